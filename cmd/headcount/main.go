@@ -1,0 +1,42 @@
+// Command headcount counts unique users per time window in a stream of JSON events.
+//
+// This file only dispatches subcommands; each subcommand wires its flags to
+// packages under internal/ in a file of its own (run.go, gen.go, ...).
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `headcount: unique users per time window in a stream of JSON events
+
+Usage:
+  headcount run  --in FILE|- --out -     count unique users per window
+  headcount gen  [flags]                 generate realistic traffic (JSON lines)
+
+Run "headcount COMMAND --help" for the flags of a command. Every flag can also
+be set by an environment variable HEADCOUNT_<FLAG> (for example HEADCOUNT_LATENESS=30s).
+`
+
+type command func(args []string) int
+
+var commands = map[string]command{}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	name := os.Args[1]
+	if name == "-h" || name == "--help" || name == "help" {
+		fmt.Print(usage)
+		return
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "headcount: unknown command %q\n\n%s", name, usage)
+		os.Exit(2)
+	}
+	os.Exit(cmd(os.Args[2:]))
+}

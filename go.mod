@@ -1,0 +1,3 @@
+module github.com/headcount/headcount
+
+go 1.26
