@@ -1,0 +1,550 @@
+package frame
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting accepted. encoding/json allows 10000; a
+// real frame is a few levels deep, and the bound keeps the state in a fixed
+// bit stack.
+const MaxDepth = 1024
+
+// Parser extracts uid and ts from frames. The zero value is ready to use; a
+// Parser is not safe for concurrent use (each worker owns one), because it
+// keeps a scratch buffer for uids that contain escapes.
+type Parser struct {
+	scratch []byte
+}
+
+// Parse validates line (one frame, without its line terminator) and returns
+// its top-level uid and ts. uid aliases line, or the Parser's scratch buffer
+// when the uid contains escapes; it is valid until the next call. r is OK
+// when the frame counts.
+func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
+	b := line
+	i := skipWS(b, 0)
+	if i == len(b) {
+		return nil, 0, Empty
+	}
+	if b[i] != '{' {
+		j, r := skipValue(b, i, 0)
+		if r != OK {
+			return nil, 0, r
+		}
+		if skipWS(b, j) != len(b) {
+			return nil, 0, NotJSON
+		}
+		return nil, 0, NotObject
+	}
+	var (
+		nUID, nTS          int
+		uidStart, uidEnd   int
+		uidEsc, uidIsStr   bool
+		tsVal              int64
+		tsOK               bool
+		tsStart, tsEnd     int
+		tsEsc, tsIsStr     bool
+		key                int
+		keyStart, keyEnd   int
+		esc                bool
+		afterKey, afterVal int
+	)
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		i++
+		goto done
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return nil, 0, NotJSON
+		}
+		keyStart = i + 1
+		keyEnd, esc, r = scanString(b, keyStart)
+		if r != OK {
+			return nil, 0, r
+		}
+		key = p.classifyKey(b[keyStart:keyEnd], esc)
+		afterKey = skipWS(b, keyEnd+1)
+		if afterKey >= len(b) || b[afterKey] != ':' {
+			return nil, 0, NotJSON
+		}
+		i = skipWS(b, afterKey+1)
+		if i >= len(b) {
+			return nil, 0, NotJSON
+		}
+		switch key {
+		case keyUID:
+			nUID++
+			uidIsStr = b[i] == '"'
+			if uidIsStr {
+				uidStart = i + 1
+				uidEnd, uidEsc, r = scanString(b, uidStart)
+				afterVal = uidEnd + 1
+			} else {
+				afterVal, r = skipValue(b, i, 1)
+			}
+		case keyTS:
+			nTS++
+			tsIsStr = b[i] == '"'
+			switch {
+			case tsIsStr:
+				tsStart = i + 1
+				tsEnd, tsEsc, r = scanString(b, tsStart)
+				afterVal = tsEnd + 1
+			case b[i] == '-' || (b[i] >= '0' && b[i] <= '9'):
+				afterVal, tsVal, tsOK, r = scanNumber(b, i)
+			default:
+				tsOK = false
+				afterVal, r = skipValue(b, i, 1)
+			}
+		default:
+			afterVal, r = skipValue(b, i, 1)
+		}
+		if r != OK {
+			return nil, 0, r
+		}
+		i = skipWS(b, afterVal)
+		if i >= len(b) {
+			return nil, 0, NotJSON
+		}
+		if b[i] == ',' {
+			i = skipWS(b, i+1)
+			continue
+		}
+		if b[i] == '}' {
+			i++
+			break
+		}
+		return nil, 0, NotJSON
+	}
+done:
+	if skipWS(b, i) != len(b) {
+		return nil, 0, NotJSON
+	}
+	switch {
+	case nUID > 1:
+		return nil, 0, DupUID
+	case nTS > 1:
+		return nil, 0, DupTS
+	case nUID == 0:
+		return nil, 0, NoUID
+	case nTS == 0:
+		return nil, 0, NoTS
+	case !uidIsStr:
+		return nil, 0, BadUID
+	}
+	if tsIsStr {
+		s := b[tsStart:tsEnd]
+		if tsEsc {
+			// Decode into scratch first; the uid may need it after, so
+			// take ts's digits out before that.
+			s = unescape(p.scratch[:0], s)
+			p.scratch = s
+		}
+		tsVal, tsOK = parseDigits(s)
+	}
+	if !tsOK {
+		return nil, 0, BadTS
+	}
+	uid = b[uidStart:uidEnd]
+	if uidEsc {
+		p.scratch = unescape(p.scratch[:0], uid)
+		uid = p.scratch
+	}
+	if len(uid) == 0 {
+		return nil, 0, EmptyUID
+	}
+	return uid, tsVal, OK
+}
+
+const (
+	keyOther = iota
+	keyUID
+	keyTS
+)
+
+func (p *Parser) classifyKey(k []byte, esc bool) int {
+	if esc {
+		// Rare: a key such as "\u0075id" is uid too, as in encoding/json.
+		if len(k) > 6*3 {
+			return keyOther
+		}
+		p.scratch = unescape(p.scratch[:0], k)
+		k = p.scratch
+	}
+	switch {
+	case len(k) == 3 && k[0] == 'u' && k[1] == 'i' && k[2] == 'd':
+		return keyUID
+	case len(k) == 2 && k[0] == 't' && k[1] == 's':
+		return keyTS
+	}
+	return keyOther
+}
+
+// parseDigits accepts one or more ASCII digits that fit in int64.
+func parseDigits(s []byte) (int64, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if v > (math.MaxInt64-9)/10 {
+			// Slow check only near the limit.
+			if v > math.MaxInt64/10 || v*10 > math.MaxInt64-uint64(c-'0') {
+				return 0, false
+			}
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return int64(v), true
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// special flags, in the high bit of each byte, the bytes that end a run of
+// plain string text: '"', '\\', control characters and non-ASCII. Only the
+// lowest flagged byte is guaranteed exact (borrows may flag bytes above it),
+// which is all scanString uses.
+func special(x uint64) uint64 {
+	q := x ^ (lsb * '"')
+	s := x ^ (lsb * '\\')
+	return ((q - lsb) &^ q) | ((s - lsb) &^ s) | ((x - lsb*0x20) &^ x) | x&msb
+}
+
+// scanString scans a string body starting at i (just after the opening
+// quote) and returns the index of the closing quote and whether the body has
+// escapes. It validates escapes, control characters and UTF-8.
+func scanString(b []byte, i int) (end int, esc bool, r Reason) {
+	for {
+		for i+8 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[i:])) & msb; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			return 0, esc, NotJSON
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			return i, esc, OK
+		case c == '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return 0, esc, NotJSON
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return 0, esc, NotJSON
+				}
+				i += 6
+			default:
+				return 0, esc, NotJSON
+			}
+		case c < 0x20:
+			return 0, esc, NotJSON
+		case c < utf8.RuneSelf:
+			i++ // plain byte in the last < 8 bytes
+		default:
+			n := utf8Len(b[i:])
+			if n == 0 {
+				return 0, esc, BadUTF8
+			}
+			i += n
+		}
+	}
+}
+
+// utf8Len returns the length of the valid UTF-8 sequence at the start of b
+// (which starts with a non-ASCII byte), or 0 if it is invalid.
+func utf8Len(b []byte) int {
+	c := b[0]
+	// Two-byte sequences (Cyrillic, most of Europe) are the common case.
+	if c >= 0xC2 && c <= 0xDF && len(b) >= 2 && b[1]&0xC0 == 0x80 {
+		return 2
+	}
+	r, n := utf8.DecodeRune(b)
+	if r == utf8.RuneError && n <= 1 {
+		return 0
+	}
+	return n
+}
+
+func isHex(c byte) bool {
+	return c-'0' <= 9 || (c|0x20)-'a' <= 5
+}
+
+// scanNumber scans a JSON number at i and, when it is an integer without
+// fraction or exponent that fits int64, returns its value with isInt true.
+func scanNumber(b []byte, i int) (end int, v int64, isInt bool, r Reason) {
+	neg := false
+	if b[i] == '-' {
+		neg = true
+		i++
+	}
+	if i >= len(b) {
+		return 0, 0, false, NotJSON
+	}
+	var u uint64
+	overflow := false
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			d := uint64(b[i] - '0')
+			if u > (math.MaxUint64-9)/10 {
+				overflow = true
+			} else {
+				u = u*10 + d
+			}
+			i++
+		}
+	default:
+		return 0, 0, false, NotJSON
+	}
+	isInt = true
+	if i < len(b) && b[i] == '.' {
+		isInt = false
+		i++
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return 0, 0, false, NotJSON
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		isInt = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return 0, 0, false, NotJSON
+		}
+	}
+	if !isInt || overflow {
+		return i, 0, false, OK
+	}
+	switch {
+	case !neg && u <= math.MaxInt64:
+		return i, int64(u), true, OK
+	case neg && u <= 1<<63:
+		return i, int64(-u), true, OK
+	}
+	return i, 0, false, OK
+}
+
+// skipValue validates and skips one JSON value at i (no leading whitespace),
+// at nesting depth depth, without recursion.
+func skipValue(b []byte, i int, depth int) (int, Reason) {
+	// stack holds one bit per open container: 1 for object, 0 for array.
+	var stack [MaxDepth / 64]uint64
+	open := 0
+	var r Reason
+	for {
+		// A value starts at i.
+		if i >= len(b) {
+			return 0, NotJSON
+		}
+		switch c := b[i]; {
+		case c == '"':
+			var end int
+			end, _, r = scanString(b, i+1)
+			if r != OK {
+				return 0, r
+			}
+			i = end + 1
+		case c == '{' || c == '[':
+			if depth+open >= MaxDepth {
+				return 0, TooDeep
+			}
+			isObj := c == '{'
+			if isObj {
+				stack[open>>6] |= 1 << (open & 63)
+			} else {
+				stack[open>>6] &^= 1 << (open & 63)
+			}
+			open++
+			i = skipWS(b, i+1)
+			if i >= len(b) {
+				return 0, NotJSON
+			}
+			if (isObj && b[i] == '}') || (!isObj && b[i] == ']') {
+				open--
+				i++
+				break
+			}
+			if isObj {
+				if i, r = skipKey(b, i); r != OK {
+					return 0, r
+				}
+			}
+			continue
+		case c == '-' || (c >= '0' && c <= '9'):
+			if i, _, _, r = scanNumber(b, i); r != OK {
+				return 0, r
+			}
+		case c == 't':
+			if i, r = literal(b, i, "true"); r != OK {
+				return 0, r
+			}
+		case c == 'f':
+			if i, r = literal(b, i, "false"); r != OK {
+				return 0, r
+			}
+		case c == 'n':
+			if i, r = literal(b, i, "null"); r != OK {
+				return 0, r
+			}
+		default:
+			if c >= utf8.RuneSelf && utf8Len(b[i:]) == 0 {
+				return 0, BadUTF8
+			}
+			return 0, NotJSON
+		}
+		// After a value: close containers or move to the next element.
+		for {
+			if open == 0 {
+				return i, OK
+			}
+			i = skipWS(b, i)
+			if i >= len(b) {
+				return 0, NotJSON
+			}
+			isObj := stack[(open-1)>>6]&(1<<((open-1)&63)) != 0
+			c := b[i]
+			if c == ',' {
+				i = skipWS(b, i+1)
+				if isObj {
+					if i, r = skipKey(b, i); r != OK {
+						return 0, r
+					}
+				}
+				break
+			}
+			if (isObj && c == '}') || (!isObj && c == ']') {
+				open--
+				i++
+				continue
+			}
+			return 0, NotJSON
+		}
+	}
+}
+
+// skipKey skips `"key" :` and the whitespace after it.
+func skipKey(b []byte, i int) (int, Reason) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, NotJSON
+	}
+	end, _, r := scanString(b, i+1)
+	if r != OK {
+		return 0, r
+	}
+	i = skipWS(b, end+1)
+	if i >= len(b) || b[i] != ':' {
+		return 0, NotJSON
+	}
+	return skipWS(b, i+1), OK
+}
+
+func literal(b []byte, i int, lit string) (int, Reason) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, NotJSON
+	}
+	return i + len(lit), OK
+}
+
+// unescape appends the decoded form of a validated string body to dst,
+// following encoding/json: a lone or malformed surrogate becomes U+FFFD.
+func unescape(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch s[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := hex4(s[i+2:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					if d := utf16.DecodeRune(r, hex4(s[i+2:])); d != utf8.RuneError {
+						dst = utf8.AppendRune(dst, d)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, s[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
