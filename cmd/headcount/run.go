@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/headcount/headcount/internal/cli"
+	"github.com/headcount/headcount/internal/frame"
+	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/sink"
+	"github.com/headcount/headcount/internal/sketch"
+	"github.com/headcount/headcount/internal/source"
+	"github.com/headcount/headcount/internal/watermark"
+	"github.com/headcount/headcount/internal/window"
+)
+
+func init() { commands["run"] = runRun }
+
+func runRun(args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	in := fs.String("in", "-", "input: a file of JSON lines (plain, .gz or .zst, detected from its bytes) or - for stdin")
+	out := fs.String("out", "-", "output: - for stdout (one JSON result per line) or a file path")
+	windows := fs.String("windows", "minute", "window kinds, comma-separated: minute,hour,day,week,month,year")
+	tz := fs.String("tz", "UTC", "IANA time zone of the window calendar (day and longer follow its DST)")
+	count := fs.String("count", "exact", "counting mode: exact (set of 64-bit hashes), hll (HyperLogLog) or auto (exact until --memory-budget, then hll)")
+	precision := fs.Uint("precision", sketch.DefaultPrecision, "HyperLogLog precision p (2^p registers; relative standard error 1.04/sqrt(2^p))")
+	budget := fs.Int("memory-budget", sketch.DefaultBudget, "auto mode: bytes one window's exact set may use before it becomes a sketch")
+	lateness := fs.Duration("lateness", 5*time.Second, "allowed lateness: a window closes when the largest ts seen minus this passes its end")
+	idle := fs.Duration("idle", 30*time.Second, "a partition without frames for this long stops holding the watermark back (0: never)")
+	early := fs.Duration("early", 0, "interval of provisional results (final:false) for open windows that changed; 0 turns them off")
+	workers := fs.Int("workers", 0, "parse goroutines (default: one per core)")
+	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest accepted frame in bytes; longer ones are rejected as too-large")
+	dead := fs.String("dead-letter", "", "file that receives every rejected frame with its reason (JSON lines); empty: none")
+	quiet := fs.Bool("quiet", false, "no end-of-run summary on stderr")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
+		fs.PrintDefaults()
+	}
+	if err := cli.Parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "headcount run:", err)
+		return 2
+	}
+	kinds, err := window.ParseKinds(*windows)
+	if err != nil {
+		return usageErr(err)
+	}
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		return usageErr(fmt.Errorf("--tz: %w", err))
+	}
+	mode, err := sketch.ParseMode(*count)
+	if err != nil {
+		return usageErr(err)
+	}
+	sk := sketch.Config{Mode: mode, Precision: uint8(*precision), Budget: *budget}
+	if *precision > 255 {
+		sk.Precision = 255
+	}
+	if err := sk.Validate(); err != nil {
+		return usageErr(err)
+	}
+	if *lateness < 0 {
+		return usageErr(errors.New("--lateness must not be negative"))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	input, err := source.Open(*in)
+	if err != nil {
+		return fail(err)
+	}
+	defer input.Close()
+	src := source.NewLines(input, source.Fill(input.Regular), source.MaxFrame(*maxFrame))
+
+	var w io.Writer = os.Stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return fail(fmt.Errorf("open output: %w", err))
+		}
+		defer f.Close()
+		w = f
+	}
+	cfg := pipeline.Config{
+		Workers:   *workers,
+		Window:    window.Config{Kinds: kinds, Loc: loc, Counter: sk},
+		Watermark: watermark.Config{Lateness: *lateness, Idle: *idle},
+		Early:     *early,
+	}
+	var dl *sink.DeadLines
+	if *dead != "" {
+		f, err := os.Create(*dead)
+		if err != nil {
+			return fail(fmt.Errorf("open dead-letter file: %w", err))
+		}
+		dl = sink.NewDeadLines(f, f)
+		cfg.Dead = dl
+	}
+	begin := time.Now()
+	stats, err := pipeline.Run(ctx, src, sink.NewLines(w), cfg)
+	if dl != nil {
+		if cerr := dl.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("dead-letter file: %w", cerr)
+		}
+	}
+	if !*quiet {
+		summary(os.Stderr, &stats, time.Since(begin))
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, context.Canceled):
+		slog.Warn("interrupted: open windows were not flushed")
+		return 130
+	default:
+		return fail(err)
+	}
+}
+
+// summary prints the end-of-run totals and the rejects by reason.
+func summary(w io.Writer, s *pipeline.Stats, d time.Duration) {
+	secs := d.Seconds()
+	fmt.Fprintf(w, "headcount: %d frames (%.1f MB) in %.2fs: %.0f frames/s, %.1f MB/s; %d counted, %d rejected, %d results\n",
+		s.Frames, float64(s.Bytes)/1e6, secs, float64(s.Frames)/secs, float64(s.Bytes)/1e6/secs, s.Counted, s.RejectedTotal(), s.Results)
+	for r := frame.Reason(1); r < frame.NumReasons; r++ {
+		if n := s.Rejected[r]; n > 0 {
+			fmt.Fprintf(w, "  rejected %-10s %d\n", r.String()+":", n)
+		}
+	}
+}
+
+func usageErr(err error) int {
+	fmt.Fprintln(os.Stderr, "headcount:", err)
+	return 2
+}
+
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, "headcount:", err)
+	return 1
+}

@@ -1,0 +1,93 @@
+package frame
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+
+	"github.com/buger/jsonparser"
+	"github.com/valyala/fastjson"
+
+	"github.com/headcount/headcount/internal/gen"
+)
+
+// benchFrames returns generated frames of the reference shape (~2 KB).
+func benchFrames(b *testing.B) [][]byte {
+	b.Helper()
+	var buf bytes.Buffer
+	if _, err := gen.WriteTo(context.Background(), &buf, gen.Config{Count: 2000, Seed: 7}, false); err != nil {
+		b.Fatal(err)
+	}
+	return bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+}
+
+func runBench(b *testing.B, fn func(f []byte) bool) {
+	frames := benchFrames(b)
+	var total int
+	for _, f := range frames {
+		total += len(f)
+	}
+	b.SetBytes(int64(total / len(frames)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if !fn(frames[i%len(frames)]) {
+			b.Fatal("frame rejected")
+		}
+	}
+}
+
+// BenchmarkParse is headcount's extractor: full validation, UTF-8 included.
+func BenchmarkParse(b *testing.B) {
+	var p Parser
+	runBench(b, func(f []byte) bool {
+		_, _, r := p.Parse(f)
+		return r == OK
+	})
+}
+
+// BenchmarkEncodingJSON is the usual approach: unmarshal into a struct.
+func BenchmarkEncodingJSON(b *testing.B) {
+	runBench(b, func(f []byte) bool {
+		var v struct {
+			UID string          `json:"uid"`
+			TS  json.RawMessage `json:"ts"`
+		}
+		// Struct fields match keys case-insensitively, so a decoy such as
+		// "\u0055ID" can overwrite uid: one more reason not to use this.
+		return json.Unmarshal(f, &v) == nil
+	})
+}
+
+// BenchmarkFastjson parses the whole frame (syntax validated, UTF-8 not).
+func BenchmarkFastjson(b *testing.B) {
+	var p fastjson.Parser
+	runBench(b, func(f []byte) bool {
+		v, err := p.ParseBytes(f)
+		if err != nil {
+			return false
+		}
+		return len(v.GetStringBytes("uid")) > 0 && v.Get("ts") != nil
+	})
+}
+
+// BenchmarkJsonparser stops reading once both keys are found: nothing after
+// them is validated.
+func BenchmarkJsonparser(b *testing.B) {
+	paths := [][]string{{"uid"}, {"ts"}}
+	runBench(b, func(f []byte) bool {
+		var uid []byte
+		var ts int64
+		jsonparser.EachKey(f, func(idx int, v []byte, vt jsonparser.ValueType, err error) {
+			switch idx {
+			case 0:
+				uid = v
+			case 1:
+				ts, _ = strconv.ParseInt(string(bytes.Trim(v, `"`)), 10, 64)
+			}
+		}, paths...)
+		return len(uid) > 0 && ts != 0
+	})
+}

@@ -1,0 +1,310 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/headcount/headcount/internal/frame"
+	"github.com/headcount/headcount/internal/result"
+	"github.com/headcount/headcount/internal/source"
+	"github.com/headcount/headcount/internal/watermark"
+	"github.com/headcount/headcount/internal/window"
+)
+
+// Sink receives results in the order they are produced.
+type Sink interface {
+	Write(ctx context.Context, rs []result.Result) error
+}
+
+// DeadLetters receives every frame that is not counted, with its reason.
+type DeadLetters interface {
+	Reject(partition int32, offset int64, frame []byte, r frame.Reason) error
+}
+
+// Committer is a source that records how far its input has been applied
+// (Kafka consumer offsets).
+type Committer interface {
+	MarkApplied(b *source.Batch)
+}
+
+// Config sets up a run.
+type Config struct {
+	Workers   int // parse goroutines; default GOMAXPROCS
+	Window    window.Config
+	Watermark watermark.Config
+	// Early is the interval of provisional results for open windows; 0
+	// turns them off.
+	Early time.Duration
+	// Tick is how often, without input, the watermark is re-evaluated
+	// (idle partitions); default 1s.
+	Tick time.Duration
+	// Dead receives rejected frames; nil drops them after counting.
+	Dead DeadLetters
+	// Now is the wall clock; default time.Now.
+	Now func() time.Time
+}
+
+// Stats summarizes a run.
+type Stats struct {
+	Frames   uint64 // frames read, counted or not
+	Bytes    uint64 // bytes of frames read
+	Counted  uint64 // frames counted in at least one window
+	Rejected [frame.NumReasons]uint64
+	Results  uint64 // results written
+}
+
+// RejectedTotal is the number of frames not counted.
+func (s *Stats) RejectedTotal() uint64 {
+	var n uint64
+	for _, v := range s.Rejected {
+		n += v
+	}
+	return n
+}
+
+// rec is one parsed frame that counts.
+type rec struct {
+	ts  int64
+	h   uint64
+	idx uint32 // index in the batch, for dead letters
+}
+
+type reject struct {
+	idx uint32
+	r   frame.Reason
+}
+
+// job carries one batch through the workers and back to the applier.
+type job struct {
+	b       *source.Batch
+	recs    []rec
+	rejects []reject
+	bytes   uint64
+	ready   chan struct{}
+}
+
+// Run reads src to its end (or until ctx is done), counts, and writes
+// results to sink. At the end of input every open window is flushed final.
+func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, error) {
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	depth := 2 * workers
+	jobs := make(chan *job, depth)
+	order := make(chan *job, depth)
+	pool := sync.Pool{New: func() any { return &job{ready: make(chan struct{}, 1)} }}
+
+	var readErr error
+	go func() {
+		defer close(jobs)
+		defer close(order)
+		for {
+			b, err := src.Next(ctx)
+			if err != nil {
+				readErr = err
+				return
+			}
+			j := pool.Get().(*job)
+			j.b = b
+			select {
+			case order <- j:
+			case <-ctx.Done():
+				b.Release()
+				readErr = ctx.Err()
+				return
+			}
+			jobs <- j // never blocks for long: order bounds the jobs in flight
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var p frame.Parser
+			for j := range jobs {
+				parse(&p, j)
+				j.ready <- struct{}{}
+			}
+		}()
+	}
+	defer wg.Wait()
+
+	a := newApplier(cfg)
+	a.commit, _ = src.(Committer)
+	tick := time.NewTicker(cfg.Tick)
+	defer tick.Stop()
+	var early <-chan time.Time
+	if cfg.Early > 0 {
+		et := time.NewTicker(cfg.Early)
+		defer et.Stop()
+		early = et.C
+	}
+	for {
+		select {
+		case j, ok := <-order:
+			if !ok {
+				goto end
+			}
+			<-j.ready
+			err := a.apply(j)
+			j.b.Release()
+			j.b = nil
+			pool.Put(j)
+			if err == nil {
+				err = a.flush(ctx, sink)
+			}
+			if err != nil {
+				cancel()
+				return a.stats, err
+			}
+		case <-tick.C:
+			a.closeDue()
+			if err := a.flush(ctx, sink); err != nil {
+				return a.stats, err
+			}
+		case <-early:
+			a.out = a.eng.Early(a.out)
+			if err := a.flush(ctx, sink); err != nil {
+				return a.stats, err
+			}
+		}
+	}
+end:
+	if !errors.Is(readErr, io.EOF) {
+		if ctx.Err() != nil && errors.Is(readErr, ctx.Err()) {
+			return a.stats, readErr
+		}
+		return a.stats, fmt.Errorf("read input: %w", readErr)
+	}
+	a.out = a.eng.Flush(a.out)
+	return a.stats, a.flush(context.WithoutCancel(ctx), sink)
+}
+
+// parse extracts uid and ts from every frame of the job's batch.
+func parse(p *frame.Parser, j *job) {
+	j.recs = j.recs[:0]
+	j.rejects = j.rejects[:0]
+	j.bytes = 0
+	for i, f := range j.b.Frames {
+		j.bytes += uint64(len(f)) + 1
+		uid, ts, r := p.Parse(f)
+		if r != frame.OK {
+			j.rejects = append(j.rejects, reject{uint32(i), r})
+			continue
+		}
+		j.recs = append(j.recs, rec{ts: ts, h: xxhash.Sum64(uid), idx: uint32(i)})
+	}
+}
+
+// applier owns the event-time state: the watermark and the windows.
+type applier struct {
+	cfg    Config
+	wm     *watermark.Tracker
+	eng    *window.Engine
+	commit Committer
+	out    []result.Result
+	stats  Stats
+}
+
+func newApplier(cfg Config) *applier {
+	return &applier{
+		cfg: cfg,
+		wm:  watermark.New(cfg.Watermark),
+		eng: window.NewEngine(cfg.Window),
+	}
+}
+
+func (a *applier) apply(j *job) error {
+	b := j.b
+	a.stats.Frames += uint64(len(b.Frames) + b.TooLarge)
+	a.stats.Bytes += j.bytes
+	if b.TooLarge > 0 {
+		a.stats.Rejected[frame.TooLarge] += uint64(b.TooLarge)
+		if err := a.dead(b, -1, b.TooLargeSample, frame.TooLarge); err != nil {
+			return err
+		}
+	}
+	for _, r := range j.rejects {
+		a.stats.Rejected[r.r]++
+		if err := a.dead(b, int(r.idx), b.Frames[r.idx], r.r); err != nil {
+			return err
+		}
+	}
+	part := a.wm.Partition(b.Partition, a.cfg.Now())
+	next := a.eng.NextClose()
+	for _, r := range j.recs {
+		if part.Observe(r.ts) {
+			// The partition's max moved: the watermark may have too.
+			if w := a.wm.Watermark(a.cfg.Now()); w >= next {
+				a.out = a.eng.Close(w, a.out)
+			}
+		}
+		if a.eng.Add(r.ts, r.h) {
+			a.stats.Rejected[frame.TooLate]++
+			if err := a.dead(b, int(r.idx), b.Frames[r.idx], frame.TooLate); err != nil {
+				return err
+			}
+			continue
+		}
+		a.stats.Counted++
+		next = a.eng.NextClose()
+	}
+	if a.commit != nil {
+		a.commit.MarkApplied(b)
+	}
+	return nil
+}
+
+// closeDue closes what the watermark allows now (idle partitions).
+func (a *applier) closeDue() {
+	if w := a.wm.Watermark(a.cfg.Now()); w >= a.eng.NextClose() {
+		a.out = a.eng.Close(w, a.out)
+	}
+}
+
+func (a *applier) dead(b *source.Batch, idx int, f []byte, r frame.Reason) error {
+	if a.cfg.Dead == nil {
+		return nil
+	}
+	off := b.Offset
+	switch {
+	case idx < 0:
+		off = -1
+	case b.Offsets != nil:
+		off = b.Offsets[idx]
+	default:
+		off += int64(idx)
+	}
+	return a.cfg.Dead.Reject(b.Partition, off, f, r)
+}
+
+func (a *applier) flush(ctx context.Context, sink Sink) error {
+	if len(a.out) == 0 {
+		return nil
+	}
+	err := sink.Write(ctx, a.out)
+	a.stats.Results += uint64(len(a.out))
+	a.out = a.out[:0]
+	if err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return nil
+}

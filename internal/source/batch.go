@@ -1,0 +1,38 @@
+package source
+
+import "context"
+
+// Batch is a run of frames from one partition, in input order. Frames alias
+// buffers owned by the source: call Release when done with them.
+type Batch struct {
+	Partition int32
+	Frames    [][]byte
+	// Offset is the position of the first frame: a Kafka offset, or the
+	// line number (from 0) in a file.
+	Offset int64
+	// Offsets holds each frame's Kafka offset when they are not contiguous
+	// (nil for files).
+	Offsets []int64
+	// TooLarge counts frames the source dropped for exceeding its size
+	// limit; they are not in Frames. TooLargeSample keeps the start of the
+	// first one for the dead-letter output.
+	TooLarge       int
+	TooLargeSample []byte
+
+	release func(*Batch)
+}
+
+// Release hands the batch's buffers back to its source.
+func (b *Batch) Release() {
+	if b.release != nil {
+		b.release(b)
+	}
+}
+
+// Source yields batches until it returns io.EOF.
+type Source interface {
+	// Next blocks until a batch is ready, the input ends (io.EOF) or ctx
+	// is done.
+	Next(ctx context.Context) (*Batch, error)
+	Close() error
+}

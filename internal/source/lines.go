@@ -1,0 +1,193 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync"
+)
+
+// Line sizes. A frame is ~2 KB; a chunk holds hundreds so a batch is worth
+// its hand-off, and the frame limit bounds memory on garbage input.
+const (
+	DefaultChunk    = 1 << 20
+	DefaultMaxFrame = 1 << 20
+)
+
+// Lines splits a stream of JSON lines into batches. It reads in chunks and
+// cuts each chunk at its last newline; the partial line at the end moves to
+// the next chunk.
+type Lines struct {
+	r        io.Reader
+	fill     bool
+	maxFrame int
+	chunk    int
+
+	carry    []byte // partial line from the previous read
+	skipping bool   // inside a line longer than maxFrame
+	lineNo   int64
+	eof      bool
+	pool     sync.Pool
+}
+
+// LinesOption configures Lines.
+type LinesOption func(*Lines)
+
+// Fill makes each read fill the chunk before the batch is cut, for files;
+// without it a batch is cut after each read, so a live pipe's lines are
+// seen as soon as they arrive.
+func Fill(on bool) LinesOption { return func(l *Lines) { l.fill = on } }
+
+// MaxFrame sets the longest accepted line; longer lines are counted in
+// Batch.TooLarge and skipped.
+func MaxFrame(n int) LinesOption { return func(l *Lines) { l.maxFrame = n } }
+
+// ChunkSize sets the read size.
+func ChunkSize(n int) LinesOption { return func(l *Lines) { l.chunk = n } }
+
+// NewLines reads JSON lines from r.
+func NewLines(r io.Reader, opts ...LinesOption) *Lines {
+	l := &Lines{r: r, maxFrame: DefaultMaxFrame, chunk: DefaultChunk}
+	for _, o := range opts {
+		o(l)
+	}
+	if l.chunk < 64 {
+		l.chunk = 64
+	}
+	return l
+}
+
+type linesBatch struct {
+	Batch
+	buf []byte
+}
+
+func (l *Lines) get() *linesBatch {
+	if v := l.pool.Get(); v != nil {
+		lb := v.(*linesBatch)
+		lb.Frames = lb.Frames[:0]
+		lb.TooLarge = 0
+		lb.TooLargeSample = lb.TooLargeSample[:0]
+		return lb
+	}
+	lb := &linesBatch{buf: make([]byte, 0, l.chunk)}
+	lb.release = func(*Batch) { l.pool.Put(lb) }
+	return lb
+}
+
+// Next returns the next batch of complete lines.
+func (l *Lines) Next(ctx context.Context) (*Batch, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if l.eof {
+			if len(l.carry) == 0 {
+				return nil, io.EOF
+			}
+		}
+		lb := l.get()
+		buf := append(lb.buf[:0], l.carry...)
+		l.carry = l.carry[:0]
+		if !l.eof {
+			var err error
+			buf, err = l.read(buf)
+			if err != nil && !errors.Is(err, io.EOF) {
+				lb.buf = buf
+				l.pool.Put(lb)
+				return nil, err
+			}
+			if err != nil {
+				l.eof = true
+			}
+		}
+		lb.buf = buf
+		b := l.cut(lb)
+		if len(b.Frames) == 0 && b.TooLarge == 0 {
+			l.pool.Put(lb)
+			continue
+		}
+		return b, nil
+	}
+}
+
+// read appends input to buf: one read, or until the chunk is full with Fill.
+func (l *Lines) read(buf []byte) ([]byte, error) {
+	if cap(buf)-len(buf) < l.chunk/2 {
+		nb := make([]byte, len(buf), max(2*cap(buf), len(buf)+l.chunk))
+		copy(nb, buf)
+		buf = nb
+	}
+	for {
+		n, err := l.r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, err
+		}
+		if !l.fill || len(buf) == cap(buf) {
+			return buf, nil
+		}
+	}
+}
+
+// cut splits lb.buf into lines; the tail without a newline becomes the carry
+// unless the input has ended.
+func (l *Lines) cut(lb *linesBatch) *Batch {
+	buf := lb.buf
+	b := &lb.Batch
+	b.Offset = l.lineNo
+	for len(buf) > 0 {
+		nl := bytes.IndexByte(buf, '\n')
+		if nl < 0 {
+			if !l.eof {
+				break
+			}
+			nl = len(buf) // last line without a newline
+		}
+		line := buf[:nl]
+		if nl < len(buf) {
+			buf = buf[nl+1:]
+		} else {
+			buf = buf[nl:]
+		}
+		if l.skipping {
+			l.skipping = false // the rest of an over-long line
+			continue
+		}
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if len(line) > l.maxFrame {
+			l.tooLarge(b, line)
+			continue
+		}
+		b.Frames = append(b.Frames, line)
+		l.lineNo++
+	}
+	switch {
+	case len(buf) > l.maxFrame:
+		// An over-long line still open: drop what we have and skip the
+		// rest of it up to its newline.
+		if !l.skipping {
+			l.tooLarge(b, buf)
+			l.skipping = true
+		}
+	case len(buf) > 0 && l.skipping:
+		// still inside the dropped line
+	case len(buf) > 0:
+		l.carry = append(l.carry, buf...)
+	}
+	return b
+}
+
+func (l *Lines) tooLarge(b *Batch, line []byte) {
+	if b.TooLarge == 0 {
+		b.TooLargeSample = append(b.TooLargeSample[:0], line[:min(len(line), 256)]...)
+	}
+	b.TooLarge++
+	l.lineNo++
+}
+
+// Close does nothing: the caller owns the reader.
+func (l *Lines) Close() error { return nil }

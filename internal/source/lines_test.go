@@ -1,0 +1,134 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+func collect(t *testing.T, s Source) (frames []string, tooLarge int) {
+	t.Helper()
+	for {
+		b, err := s.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range b.Frames {
+			frames = append(frames, string(f))
+		}
+		tooLarge += b.TooLarge
+		b.Release()
+	}
+}
+
+func TestLines(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	tests := []struct {
+		name     string
+		in       string
+		opts     []LinesOption
+		want     []string
+		tooLarge int
+	}{
+		{"simple", "a\nb\nc\n", nil, []string{"a", "b", "c"}, 0},
+		{"no final newline", "a\nb", nil, []string{"a", "b"}, 0},
+		{"crlf", "a\r\nb\r\n", nil, []string{"a", "b"}, 0},
+		{"empty lines kept", "a\n\nb\n", nil, []string{"a", "", "b"}, 0},
+		{"lines across tiny chunks", "hello\nworld\nagain\n", []LinesOption{ChunkSize(4)}, []string{"hello", "world", "again"}, 0},
+		{"too large dropped", "a\n" + long + "\nb\n", []LinesOption{MaxFrame(10), ChunkSize(64)}, []string{"a", "b"}, 1},
+		{"too large at end", "a\n" + long, []LinesOption{MaxFrame(10), ChunkSize(64)}, []string{"a"}, 1},
+		{"too large fits chunk", "a\n" + long + "\nb\n", []LinesOption{MaxFrame(10)}, []string{"a", "b"}, 1},
+		{"empty input", "", nil, nil, 0},
+	}
+	for _, tt := range tests {
+		for _, fill := range []bool{false, true} {
+			t.Run(tt.name, func(t *testing.T) {
+				opts := append([]LinesOption{Fill(fill)}, tt.opts...)
+				r := iotest.HalfReader(strings.NewReader(tt.in))
+				got, tl := collect(t, NewLines(r, opts...))
+				if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
+					t.Errorf("frames %q, want %q", got, tt.want)
+				}
+				if tl != tt.tooLarge {
+					t.Errorf("too large %d, want %d", tl, tt.tooLarge)
+				}
+			})
+		}
+	}
+}
+
+func TestLinesReadError(t *testing.T) {
+	l := NewLines(iotest.ErrReader(errors.New("disk on fire")))
+	if _, err := l.Next(context.Background()); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestOpenCompressed(t *testing.T) {
+	dir := t.TempDir()
+	data := "{\"uid\":\"a\",\"ts\":1}\n{\"uid\":\"b\",\"ts\":2}\n"
+	var gz, zs bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(data))
+	zw.Close()
+	ze, _ := zstd.NewWriter(&zs)
+	ze.Write([]byte(data))
+	ze.Close()
+	files := map[string][]byte{"plain.jsonl": []byte(data), "x.gz": gz.Bytes(), "noext": zs.Bytes(), "tiny": []byte("{}")}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !in.Regular {
+			t.Errorf("%s: not regular", name)
+		}
+		got, _ := collect(t, NewLines(in, Fill(true)))
+		in.Close()
+		want := 2
+		if name == "tiny" {
+			want = 1
+		}
+		if len(got) != want {
+			t.Errorf("%s: %d frames %q", name, len(got), got)
+		}
+	}
+	if _, err := Open(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file opened")
+	}
+	// A truncated gzip stream is an error, not a silent end.
+	p := filepath.Join(dir, "cut.gz")
+	os.WriteFile(p, gz.Bytes()[:len(gz.Bytes())-6], 0o644)
+	in, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	l := NewLines(in)
+	for {
+		b, err := l.Next(context.Background())
+		if err == io.EOF {
+			t.Fatal("truncated gzip read to EOF without error")
+		}
+		if err != nil {
+			break
+		}
+		b.Release()
+	}
+}

@@ -1,0 +1,88 @@
+package source
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Input is an opened file or stdin, decompressed when needed.
+type Input struct {
+	io.Reader
+	// Regular is true for a regular file, which can be read in full
+	// chunks; false for a pipe or terminal, which is read as it arrives.
+	Regular bool
+	closers []io.Closer
+}
+
+// Close closes the decompressor and the file.
+func (in *Input) Close() error {
+	var first error
+	for i := len(in.closers) - 1; i >= 0; i-- {
+		if err := in.closers[i].Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// Open opens path ("-" for stdin). Compression is detected from the first
+// bytes, not the name, so a compressed stream on stdin works too.
+func Open(path string) (*Input, error) {
+	var f *os.File
+	in := &Input{}
+	if path == "-" {
+		f = os.Stdin
+	} else {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, fmt.Errorf("open input: %w", err)
+		}
+		in.closers = append(in.closers, f)
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		in.Regular = true
+	}
+	head := make([]byte, 4)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		in.Close()
+		return nil, fmt.Errorf("read input %s: %w", path, err)
+	}
+	head = head[:n]
+	r := io.MultiReader(bytes.NewReader(head), f)
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			in.Close()
+			return nil, fmt.Errorf("gzip input %s: %w", path, err)
+		}
+		in.closers = append(in.closers, zr)
+		in.Reader = zr
+	case bytes.HasPrefix(head, zstdMagic):
+		zr, err := zstd.NewReader(r)
+		if err != nil {
+			in.Close()
+			return nil, fmt.Errorf("zstd input %s: %w", path, err)
+		}
+		in.closers = append(in.closers, closerFunc(func() error { zr.Close(); return nil }))
+		in.Reader = zr
+	default:
+		in.Reader = r
+	}
+	return in, nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
