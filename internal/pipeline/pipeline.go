@@ -225,6 +225,9 @@ type applier struct {
 }
 
 func newApplier(cfg Config) *applier {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &applier{
 		cfg: cfg,
 		wm:  watermark.New(cfg.Watermark),
