@@ -82,7 +82,7 @@ func runRun(args []string) int {
 		return fail(err)
 	}
 	defer input.Close()
-	src := source.NewLines(input, source.Fill(input.Regular), source.MaxFrame(*maxFrame))
+	src := source.NewSource(input, source.MaxFrame(*maxFrame))
 
 	var w io.Writer = os.Stdout
 	if *out != "-" {

@@ -194,6 +194,8 @@ func monthWindow(cfg Config, n int) monthResult {
 		}
 	}
 	r.elapsed = time.Since(start) - paused
+	runtime.ReadMemStats(&ms)
+	r.heapPeak = max(r.heapPeak, ms.HeapInuse-min(ms.HeapInuse, base))
 	r.count = c.Count()
 	r.exact = c.Exact()
 	r.memBytes = c.MemBytes()

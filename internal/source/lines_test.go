@@ -132,3 +132,48 @@ func TestOpenCompressed(t *testing.T) {
 		b.Release()
 	}
 }
+
+func TestMapped(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	tests := []struct {
+		name     string
+		in       string
+		want     []string
+		tooLarge int
+	}{
+		{"simple", "a\nb\nc\n", []string{"a", "b", "c"}, 0},
+		{"no final newline", "a\r\nb", []string{"a", "b"}, 0},
+		{"empty lines kept", "a\n\nb\n", []string{"a", "", "b"}, 0},
+		{"too large", "a\n" + long + "\nb", []string{"a", "b"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(p, []byte(tt.in), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			m, err := MapFile(f, MaxFrame(257), ChunkSize(64))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			got, tl := collect(t, m)
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") || tl != tt.tooLarge {
+				t.Errorf("frames %q too large %d, want %q %d", got, tl, tt.want, tt.tooLarge)
+			}
+		})
+	}
+	// Empty files and pipes are not mapped.
+	p := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(p, nil, 0o644)
+	f, _ := os.Open(p)
+	defer f.Close()
+	if _, err := MapFile(f); err == nil {
+		t.Error("empty file mapped")
+	}
+}

@@ -16,6 +16,8 @@ type Input struct {
 	// Regular is true for a regular file, which can be read in full
 	// chunks; false for a pipe or terminal, which is read as it arrives.
 	Regular bool
+	// file is the plain (uncompressed) regular file, which can be mapped.
+	file    *os.File
 	closers []io.Closer
 }
 
@@ -79,8 +81,24 @@ func Open(path string) (*Input, error) {
 		in.Reader = zr
 	default:
 		in.Reader = r
+		if in.Regular && path != "-" {
+			in.file = f
+		}
 	}
 	return in, nil
+}
+
+// NewSource returns the fastest source for in: a memory mapping of a plain
+// regular file, else a line reader (filling whole chunks for regular files,
+// reading what arrives for pipes).
+func NewSource(in *Input, opts ...LinesOption) Source {
+	if in.file != nil {
+		if m, err := MapFile(in.file, opts...); err == nil {
+			in.closers = append(in.closers, m)
+			return m
+		}
+	}
+	return NewLines(in, append([]LinesOption{Fill(in.Regular)}, opts...)...)
 }
 
 type closerFunc func() error

@@ -1,0 +1,167 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// connect opens a client and checks within the connect timeout that a broker
+// answers. franz-go connects lazily and retries forever, so without this
+// check a wrong address or a dead cluster would show as a silent hang.
+func connect(ctx context.Context, cfg *Config, extra ...kgo.Opt) (*kgo.Client, error) {
+	opts, err := cfg.Opts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout())
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		cl.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if pctx.Err() != nil {
+			err = fmt.Errorf("no answer within %s (%w)", cfg.connectTimeout(), err)
+		}
+		return nil, fmt.Errorf("kafka: cannot reach a broker at %s: %w", strings.Join(cfg.Brokers, ","), err)
+	}
+	return cl, nil
+}
+
+// Topic describes a topic to create when it is missing.
+type Topic struct {
+	Name string
+	// Partitions of a new topic; 0 or -1: the broker's num.partitions.
+	Partitions int32
+	// ReplicationFactor of a new topic; 0 or -1: the broker's
+	// default.replication.factor.
+	ReplicationFactor int16
+	// Compact sets cleanup.policy=compact, so the topic keeps the latest
+	// record of each key (the latest revision of each window).
+	Compact bool
+}
+
+// EnsureTopic creates t unless it exists, and reports whether it did. An
+// existing topic is left as it is, even if its settings differ: changing a
+// live topic is the operator's decision.
+func EnsureTopic(ctx context.Context, cl *kgo.Client, t Topic) (created bool, err error) {
+	parts, rf := t.Partitions, t.ReplicationFactor
+	if parts <= 0 {
+		parts = -1
+	}
+	if rf <= 0 {
+		rf = -1
+	}
+	var configs map[string]*string
+	if t.Compact {
+		compact := "compact"
+		configs = map[string]*string{"cleanup.policy": &compact}
+	}
+	_, err = kadm.NewClient(cl).CreateTopic(ctx, parts, rf, configs, t.Name)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, kerr.TopicAlreadyExists):
+		return false, nil
+	}
+	return false, fmt.Errorf("kafka: create topic %s: %w", t.Name, err)
+}
+
+// TopicPartitions returns the number of partitions of each topic, and an
+// error naming the first topic that does not exist.
+func TopicPartitions(ctx context.Context, cl *kgo.Client, topics ...string) (map[string]int, error) {
+	md, err := kadm.NewClient(cl).Metadata(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: metadata of %s: %w", strings.Join(topics, ","), err)
+	}
+	out := make(map[string]int, len(topics))
+	for _, t := range topics {
+		d, ok := md.Topics[t]
+		switch {
+		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
+			return nil, fmt.Errorf("kafka: topic %s does not exist", t)
+		case d.Err != nil:
+			return nil, fmt.Errorf("kafka: topic %s: %w", t, d.Err)
+		}
+		out[t] = len(d.Partitions)
+	}
+	return out, nil
+}
+
+// offsets is a per topic, per partition offset table.
+type offsets map[string]map[int32]int64
+
+// listOffsets returns the start or end offsets of every partition of topics.
+func listOffsets(ctx context.Context, adm *kadm.Client, end bool, topics []string) (offsets, error) {
+	var lo kadm.ListedOffsets
+	var err error
+	what := "start"
+	if end {
+		what = "end"
+		lo, err = adm.ListEndOffsets(ctx, topics...)
+	} else {
+		lo, err = adm.ListStartOffsets(ctx, topics...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kafka: list %s offsets of %s: %w", what, strings.Join(topics, ","), err)
+	}
+	out := offsets{}
+	for _, t := range topics {
+		ps, ok := lo[t]
+		if !ok {
+			return nil, fmt.Errorf("kafka: topic %s does not exist", t)
+		}
+		m := map[int32]int64{}
+		for p, o := range ps {
+			if errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+				return nil, fmt.Errorf("kafka: topic %s does not exist", t)
+			}
+			if o.Err != nil {
+				return nil, fmt.Errorf("kafka: list %s offset of %s/%d: %w", what, t, p, o.Err)
+			}
+			m[p] = o.Offset
+		}
+		out[t] = m
+	}
+	return out, nil
+}
+
+// committedOffsets returns the group's committed offsets of topics; a
+// partition without a commit is absent.
+func committedOffsets(ctx context.Context, adm *kadm.Client, group string, topics []string) (offsets, error) {
+	rs, err := adm.FetchOffsetsForTopics(ctx, group, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: committed offsets of group %s: %w", group, err)
+	}
+	out := offsets{}
+	var ferr error
+	rs.Each(func(r kadm.OffsetResponse) {
+		if r.Err != nil && ferr == nil {
+			ferr = fmt.Errorf("kafka: committed offset of group %s on %s/%d: %w", group, r.Topic, r.Partition, r.Err)
+		}
+		if r.At < 0 {
+			return
+		}
+		if out[r.Topic] == nil {
+			out[r.Topic] = map[int32]int64{}
+		}
+		out[r.Topic][r.Partition] = r.At
+	})
+	return out, ferr
+}
+
+// describeTP formats topic/partition for messages.
+func describeTP(topic string, p int32) string {
+	return topic + "/" + strconv.Itoa(int(p))
+}

@@ -1,0 +1,157 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/headcount/headcount/internal/result"
+)
+
+// SinkConfig configures a Sink.
+type SinkConfig struct {
+	Config
+	// Topic receives the results. It is created when missing, compacted
+	// (cleanup.policy=compact) so that it keeps the latest revision of
+	// each window.
+	Topic string
+	// Partitions of the topic when it is created (default 1: results are
+	// few, and one partition gives readers one total order).
+	Partitions int32
+	// ReplicationFactor of the topic when it is created (default -1: the
+	// broker's default.replication.factor).
+	ReplicationFactor int16
+	// DeliveryTimeout bounds how long franz-go retries a record before
+	// Write fails (Java: delivery.timeout.ms; default 2m).
+	DeliveryTimeout time.Duration
+}
+
+// DefaultDeliveryTimeout matches the Java producer's delivery.timeout.ms.
+const DefaultDeliveryTimeout = 2 * time.Minute
+
+// Sink writes results to a topic, one record per result keyed by
+// result.Key() with the result's JSON as the value. It implements
+// pipeline.Sink.
+type Sink struct {
+	cl    *kgo.Client
+	topic string
+
+	recs  []kgo.Record
+	ptrs  []*kgo.Record
+	buf   []byte
+	spans []int // key end, value end, ... in buf
+}
+
+// NewSink connects, creates the topic when it is missing, and returns the
+// sink.
+func NewSink(ctx context.Context, cfg SinkConfig) (*Sink, error) {
+	if err := ValidTopic(cfg.Topic); err != nil {
+		return nil, fmt.Errorf("kafka sink: %w", err)
+	}
+	parts := cfg.Partitions
+	if parts <= 0 {
+		parts = 1
+	}
+	cl, err := connect(ctx, &cfg.Config, producerOpts(cfg.Topic, cfg.DeliveryTimeout)...)
+	if err != nil {
+		return nil, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout())
+	defer cancel()
+	if _, err := EnsureTopic(tctx, cl, Topic{Name: cfg.Topic, Partitions: parts, ReplicationFactor: cfg.ReplicationFactor, Compact: true}); err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return &Sink{cl: cl, topic: cfg.Topic}, nil
+}
+
+// producerOpts are the settings shared by the result and dead-letter sinks.
+func producerOpts(topic string, delivery time.Duration) []kgo.Opt {
+	if delivery <= 0 {
+		delivery = DefaultDeliveryTimeout
+	}
+	return []kgo.Opt{
+		kgo.DefaultProduceTopic(topic),
+		// A failing broker surfaces as a Write error after this long
+		// instead of franz-go's default of retrying forever.
+		kgo.RecordDeliveryTimeout(delivery),
+		// Bounded buffering: Produce blocks (backpressure) once this
+		// much is waiting for the broker.
+		kgo.MaxBufferedBytes(64 << 20),
+		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
+	}
+}
+
+// Write produces rs and waits until the broker has acknowledged every
+// record (acks=all, idempotent: franz-go's defaults), so an error is
+// returned here and never lost.
+func (s *Sink) Write(ctx context.Context, rs []result.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	// Keys and values go into one buffer first and are sliced after, as
+	// the buffer may move while it grows.
+	s.buf, s.spans = s.buf[:0], s.spans[:0]
+	for i := range rs {
+		s.buf = append(s.buf, rs[i].Window...)
+		s.buf = append(s.buf, '/')
+		s.buf = appendInt(s.buf, rs[i].Start.Unix())
+		s.spans = append(s.spans, len(s.buf))
+		s.buf = rs[i].AppendJSON(s.buf)
+		s.spans = append(s.spans, len(s.buf))
+	}
+	if cap(s.recs) < len(rs) {
+		s.recs = make([]kgo.Record, len(rs))
+		s.ptrs = make([]*kgo.Record, len(rs))
+	}
+	s.recs, s.ptrs = s.recs[:len(rs)], s.ptrs[:len(rs)]
+	start := 0
+	for i := range rs {
+		k, v := s.spans[2*i], s.spans[2*i+1]
+		s.recs[i] = kgo.Record{Key: s.buf[start:k:k], Value: s.buf[k:v:v]}
+		s.ptrs[i] = &s.recs[i]
+		start = v
+	}
+	if err := s.cl.ProduceSync(ctx, s.ptrs...).FirstErr(); err != nil {
+		return fmt.Errorf("kafka: produce %d results to %s: %w", len(rs), s.topic, err)
+	}
+	return nil
+}
+
+// Close waits for anything buffered and closes the connections.
+func (s *Sink) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultDeliveryTimeout)
+	defer cancel()
+	err := s.cl.Flush(ctx)
+	s.cl.Close()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("kafka: flush results to %s: %w", s.topic, err)
+	}
+	return nil
+}
+
+func appendInt(b []byte, n int64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	neg := n < 0
+	u := uint64(n)
+	if neg {
+		u = -u
+	}
+	for {
+		i--
+		tmp[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		tmp[i] = '-'
+	}
+	return append(b, tmp[i:]...)
+}
