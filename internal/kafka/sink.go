@@ -96,9 +96,7 @@ func (s *Sink) Write(ctx context.Context, rs []result.Result) error {
 	// the buffer may move while it grows.
 	s.buf, s.spans = s.buf[:0], s.spans[:0]
 	for i := range rs {
-		s.buf = append(s.buf, rs[i].Window...)
-		s.buf = append(s.buf, '/')
-		s.buf = appendInt(s.buf, rs[i].Start.Unix())
+		s.buf = append(s.buf, rs[i].Key()...)
 		s.spans = append(s.spans, len(s.buf))
 		s.buf = rs[i].AppendJSON(s.buf)
 		s.spans = append(s.spans, len(s.buf))
@@ -131,27 +129,4 @@ func (s *Sink) Close() error {
 		return fmt.Errorf("kafka: flush results to %s: %w", s.topic, err)
 	}
 	return nil
-}
-
-func appendInt(b []byte, n int64) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	neg := n < 0
-	u := uint64(n)
-	if neg {
-		u = -u
-	}
-	for {
-		i--
-		tmp[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			break
-		}
-	}
-	if neg {
-		i--
-		tmp[i] = '-'
-	}
-	return append(b, tmp[i:]...)
 }

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunCommand(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	frames := strings.Join([]string{
+		`{"uid":"a","ts":60}`,
+		`{"uid":"b","ts":61}`,
+		`{"uid":"a","ts":62}`,
+		`garbage`,
+		`{"uid":"c","ts":200}`,
+	}, "\n")
+	if err := os.WriteFile(in, []byte(frames), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.jsonl")
+	dead := filepath.Join(dir, "dead.jsonl")
+	if code := runRun([]string{"--in", in, "--out", out, "--dead-letter", dead, "--quiet"}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%q: %v", sc.Text(), err)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 2 || got[0]["users"] != 2.0 || got[0]["frames"] != 3.0 || got[0]["ts"] != 60.0 || got[1]["ts"] != 180.0 {
+		t.Errorf("results %v", got)
+	}
+	d, err := os.ReadFile(dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(d), `"reason":"not-json"`) || !strings.Contains(string(d), `"frame":"garbage"`) || !strings.Contains(string(d), `"offset":3`) {
+		t.Errorf("dead letters %q", d)
+	}
+}
+
+func TestRunCommandErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"unknown flag", []string{"--nope"}, 2},
+		{"bad window", []string{"--windows", "fortnight"}, 2},
+		{"bad zone", []string{"--tz", "Mars/Olympus"}, 2},
+		{"bad mode", []string{"--count", "guess"}, 2},
+		{"negative lateness", []string{"--lateness", "-1s"}, 2},
+		{"missing input", []string{"--in", filepath.Join(t.TempDir(), "missing"), "--quiet"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if code := runRun(tt.args); code != tt.code {
+				t.Errorf("exit %d, want %d", code, tt.code)
+			}
+		})
+	}
+}
