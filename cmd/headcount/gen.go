@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -76,7 +75,7 @@ func runGen(args []string) int {
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
-	startUnix, err := parseStart(*start)
+	startUnix, err := cli.ParseUnix(*start)
 	if err != nil {
 		return usageErr("--start: %v", err)
 	}
@@ -149,21 +148,6 @@ func runGen(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "headcount gen: %v\n", err) // names the file
 	return 1
-}
-
-// parseStart accepts unix seconds, RFC 3339 or "now".
-func parseStart(s string) (int64, error) {
-	if s == "now" {
-		return time.Now().Unix(), nil
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return 0, fmt.Errorf(`%q is not unix seconds, RFC 3339 or "now"`, s)
-	}
-	return t.Unix(), nil
 }
 
 // openOut opens the output named by path, compressing by its extension.

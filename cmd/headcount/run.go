@@ -34,7 +34,11 @@ func runRun(args []string) int {
 	precision := fs.Uint("precision", sketch.DefaultPrecision, "HyperLogLog precision p (2^p registers; relative standard error 1.04/sqrt(2^p))")
 	budget := fs.Int("memory-budget", sketch.DefaultBudget, "auto mode: bytes one window's exact set may use before it becomes a sketch")
 	lateness := fs.Duration("lateness", 5*time.Second, "allowed lateness: a window closes when the largest ts seen minus this passes its end")
-	idle := fs.Duration("idle", 30*time.Second, "a partition without frames for this long stops holding the watermark back (0: never)")
+	idle := fs.Duration("idle", 10*time.Second, "a partition without frames for this long (wall clock) stops holding the watermark back; when all are idle and the data is live, the watermark follows the wall clock (0: never)")
+	keep := fs.Duration("keep", time.Hour, "how long (event time) a closed window is kept after its end: a late frame within it is counted and the window republished with rev+1; older frames are rejected as too-late")
+	minTS := fs.String("min-ts", "2000-01-01T00:00:00Z", "frames with an earlier ts are rejected as bogus-ts (unix seconds or RFC 3339)")
+	maxFuture := fs.Duration("max-future", time.Hour, "frames whose ts is further ahead of the wall clock are rejected as bogus-ts (0: no check, for synthetic future data)")
+	maxJump := fs.Duration("max-jump", time.Hour, "a frame this far ahead of its partition's largest ts is held until other frames confirm the new time, else rejected as bogus-ts (0: no guard)")
 	early := fs.Duration("early", 0, "interval of provisional results (final:false) for open windows that changed; 0 turns them off")
 	workers := fs.Int("workers", 0, "parse goroutines (default: one per core)")
 	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest accepted frame in bytes; longer ones are rejected as too-large")
@@ -70,8 +74,12 @@ func runRun(args []string) int {
 	if err := sk.Validate(); err != nil {
 		return usageErr(err)
 	}
-	if *lateness < 0 {
-		return usageErr(errors.New("--lateness must not be negative"))
+	if *lateness < 0 || *keep < 0 || *idle < 0 || *maxFuture < 0 || *maxJump < 0 {
+		return usageErr(errors.New("durations must not be negative"))
+	}
+	floor, err := cli.ParseUnix(*minTS)
+	if err != nil {
+		return usageErr(fmt.Errorf("--min-ts: %w", err))
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -94,10 +102,13 @@ func runRun(args []string) int {
 		w = f
 	}
 	cfg := pipeline.Config{
-		Workers:   *workers,
-		Window:    window.Config{Kinds: kinds, Loc: loc, Counter: sk},
-		Watermark: watermark.Config{Lateness: *lateness, Idle: *idle},
-		Early:     *early,
+		Workers: *workers,
+		Window:  window.Config{Kinds: kinds, Loc: loc, Counter: sk, Keep: *keep},
+		Watermark: watermark.Config{
+			Lateness: *lateness, Idle: *idle,
+			MinTS: floor, MaxFuture: *maxFuture, MaxJump: *maxJump,
+		},
+		Early: *early,
 	}
 	var dl *sink.DeadLines
 	if *dead != "" {
@@ -134,6 +145,9 @@ func summary(w io.Writer, s *pipeline.Stats, d time.Duration) {
 	secs := d.Seconds()
 	fmt.Fprintf(w, "headcount: %d frames (%.1f MB) in %.2fs: %.0f frames/s, %.1f MB/s; %d counted, %d rejected, %d results\n",
 		s.Frames, float64(s.Bytes)/1e6, secs, float64(s.Frames)/secs, float64(s.Bytes)/1e6/secs, s.Counted, s.RejectedTotal(), s.Results)
+	if s.PartlyLate > 0 {
+		fmt.Fprintf(w, "  %d frames counted in longer windows were too late for a shorter one\n", s.PartlyLate)
+	}
 	for r := frame.Reason(1); r < frame.NumReasons; r++ {
 		if n := s.Rejected[r]; n > 0 {
 			fmt.Fprintf(w, "  rejected %-10s %d\n", r.String()+":", n)

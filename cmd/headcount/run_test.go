@@ -24,7 +24,7 @@ func TestRunCommand(t *testing.T) {
 	}
 	out := filepath.Join(dir, "out.jsonl")
 	dead := filepath.Join(dir, "dead.jsonl")
-	if code := runRun([]string{"--in", in, "--out", out, "--dead-letter", dead, "--quiet"}); code != 0 {
+	if code := runRun([]string{"--in", in, "--out", out, "--dead-letter", dead, "--quiet", "--min-ts", "0"}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	f, err := os.Open(out)

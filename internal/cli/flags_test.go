@@ -49,3 +49,27 @@ func TestEnvName(t *testing.T) {
 		t.Errorf("EnvName = %q", got)
 	}
 }
+
+func TestParseUnix(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"1468244384", 1468244384, true},
+		{"-5", -5, true},
+		{"2000-01-01T00:00:00Z", 946684800, true},
+		{"2016-07-11T15:40:00+02:00", 1468244400, true},
+		{"yesterday", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseUnix(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
+			t.Errorf("ParseUnix(%q) = %d, %v", tt.in, got, err)
+		}
+	}
+	if n, err := ParseUnix("now"); err != nil || time.Now().Unix()-n > 5 {
+		t.Errorf("now = %d, %v", n, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -140,7 +141,18 @@ func listOffsets(ctx context.Context, adm *kadm.Client, end bool, topics []strin
 // committedOffsets returns the group's committed offsets of topics; a
 // partition without a commit is absent.
 func committedOffsets(ctx context.Context, adm *kadm.Client, group string, topics []string) (offsets, error) {
-	rs, err := adm.FetchOffsetsForTopics(ctx, group, topics...)
+	// On a fresh cluster the first group request makes the broker create
+	// __consumer_offsets, and it answers "coordinator not available"
+	// until that is done: retry what is retriable, within ctx.
+	var rs kadm.OffsetResponses
+	err := retry(ctx, func() error {
+		var err error
+		rs, err = adm.FetchOffsetsForTopics(ctx, group, topics...)
+		return err
+	})
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return offsets{}, nil // a new group (kfake says so; Kafka lists no offsets)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kafka: committed offsets of group %s: %w", group, err)
 	}
@@ -164,4 +176,24 @@ func committedOffsets(ctx context.Context, adm *kadm.Client, group string, topic
 // describeTP formats topic/partition for messages.
 func describeTP(topic string, p int32) string {
 	return topic + "/" + strconv.Itoa(int(p))
+}
+
+// retry calls fn until it succeeds, fails with an error Kafka does not call
+// retriable, or ctx is done.
+func retry(ctx context.Context, fn func() error) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || !kerr.IsRetriable(err) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }

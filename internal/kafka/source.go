@@ -36,6 +36,10 @@ type SourceConfig struct {
 	// ends. Partitions that are already consumed up to their end at start
 	// (empty, or committed by the group) count as done.
 	UntilEnd bool
+	// MaxFrame is the longest record value passed on as a frame; longer
+	// ones are counted as too large (Batch.TooLarge) and skipped, like
+	// over-long lines of a file. 0: no limit beyond the broker's.
+	MaxFrame int
 	// CommitInterval is how often applied offsets are committed while
 	// running (Java: auto.commit.interval.ms; default 5s).
 	CommitInterval time.Duration
@@ -76,6 +80,7 @@ type Source struct {
 
 	// Owned by the Next goroutine.
 	queue  []*source.Batch // batches cut from the last poll, not yet returned
+	byPart [][]*source.Batch
 	qi     int
 	ids    map[topicPartition]int32
 	until  map[topicPartition]*target // UntilEnd only
@@ -225,6 +230,54 @@ func (s *Source) Next(ctx context.Context) (*source.Batch, error) {
 			return nil, err
 		}
 		fs.EachPartition(s.cut)
+		s.interleave()
+	}
+}
+
+// interleave reorders the batches of one poll round-robin by partition: the
+// first batch of each partition, then the second of each, and so on.
+//
+// The pipeline's watermark is the minimum over the partitions it has seen,
+// and a poll can hold seconds or hours of event time per partition (a
+// backfill). Handed out partition after partition, the first partition's
+// frames would move the watermark past windows that the next partitions
+// still have frames for, and those would be dropped as too late.
+// Interleaved, the partitions' event times advance together.
+func (s *Source) interleave() {
+	if len(s.queue) < 2 {
+		return
+	}
+	s.byPart = s.byPart[:0]
+	pos := map[int32]int{}
+	for _, b := range s.queue {
+		i, ok := pos[b.Partition]
+		if !ok {
+			i = len(s.byPart)
+			pos[b.Partition] = i
+			s.byPart = append(s.byPart, nil)
+		}
+		s.byPart[i] = append(s.byPart[i], b)
+	}
+	if len(s.byPart) == 1 {
+		s.byPart[0] = nil
+		return
+	}
+	s.queue = s.queue[:0]
+	for round := 0; ; round++ {
+		added := false
+		for _, bs := range s.byPart {
+			if round < len(bs) {
+				s.queue = append(s.queue, bs[round])
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	for i := range s.byPart {
+		clear(s.byPart[i])
+		s.byPart[i] = s.byPart[i][:0]
 	}
 }
 
@@ -284,6 +337,13 @@ func (s *Source) cut(p kgo.FetchTopicPartition) {
 			if r.Attrs.IsControl() {
 				continue // a transaction marker: an offset, not a frame
 			}
+			if s.cfg.MaxFrame > 0 && len(r.Value) > s.cfg.MaxFrame {
+				if b.TooLarge == 0 {
+					b.TooLargeSample = append([]byte(nil), r.Value[:min(len(r.Value), 256)]...)
+				}
+				b.TooLarge++
+				continue
+			}
 			b.Frames = append(b.Frames, r.Value)
 			b.Offsets = append(b.Offsets, r.Offset)
 		}
@@ -291,6 +351,7 @@ func (s *Source) cut(p kgo.FetchTopicPartition) {
 		if len(b.Offsets) > 0 {
 			b.Offset = b.Offsets[0]
 		}
+		empty := len(b.Frames) == 0 && b.TooLarge == 0
 		if s.group {
 			// An all-marker batch is still handed on, empty, so that
 			// its offsets are committed in order after the batches
@@ -298,7 +359,7 @@ func (s *Source) cut(p kgo.FetchTopicPartition) {
 			s.mu.Lock()
 			s.marks[b] = mark{key, kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}}
 			s.mu.Unlock()
-		} else if len(b.Frames) == 0 {
+		} else if empty {
 			recs = recs[n:]
 			continue
 		}

@@ -53,11 +53,14 @@ type Config struct {
 
 // Stats summarizes a run.
 type Stats struct {
-	Frames   uint64 // frames read, counted or not
-	Bytes    uint64 // bytes of frames read
-	Counted  uint64 // frames counted in at least one window
-	Rejected [frame.NumReasons]uint64
-	Results  uint64 // results written
+	Frames  uint64 // frames read, counted or not
+	Bytes   uint64 // bytes of frames read
+	Counted uint64 // frames counted in at least one window
+	// PartlyLate counts frames counted in some windows but too late for a
+	// shorter, already closed one (they are not dead-lettered: they count).
+	PartlyLate uint64
+	Rejected   [frame.NumReasons]uint64
+	Results    uint64 // results written
 }
 
 // RejectedTotal is the number of frames not counted.
@@ -194,7 +197,9 @@ end:
 		}
 		return a.stats, fmt.Errorf("read input: %w", readErr)
 	}
-	a.out = a.eng.Flush(a.out)
+	if err := a.finish(); err != nil {
+		return a.stats, err
+	}
 	return a.stats, a.flush(context.WithoutCancel(ctx), sink)
 }
 
@@ -217,6 +222,7 @@ func parse(p *frame.Parser, j *job) {
 // applier owns the event-time state: the watermark and the windows.
 type applier struct {
 	cfg    Config
+	now    time.Time // wall clock at the current batch
 	wm     *watermark.Tracker
 	eng    *window.Engine
 	commit Committer
@@ -241,62 +247,118 @@ func (a *applier) apply(j *job) error {
 	a.stats.Bytes += j.bytes
 	if b.TooLarge > 0 {
 		a.stats.Rejected[frame.TooLarge] += uint64(b.TooLarge)
-		if err := a.dead(b, -1, b.TooLargeSample, frame.TooLarge); err != nil {
+		if err := a.reject(b.Partition, -1, b.TooLargeSample, frame.TooLarge); err != nil {
 			return err
 		}
 	}
 	for _, r := range j.rejects {
-		a.stats.Rejected[r.r]++
-		if err := a.dead(b, int(r.idx), b.Frames[r.idx], r.r); err != nil {
+		if err := a.reject(b.Partition, offset(b, r.idx), b.Frames[r.idx], r.r); err != nil {
 			return err
 		}
 	}
-	part := a.wm.Partition(b.Partition, a.cfg.Now())
-	next := a.eng.NextClose()
+	a.now = a.cfg.Now()
+	part := a.wm.Partition(b.Partition, a.now)
+	nowSec := a.now.Unix()
 	for _, r := range j.recs {
-		if part.Observe(r.ts) {
-			// The partition's max moved: the watermark may have too.
-			if w := a.wm.Watermark(a.cfg.Now()); w >= next {
-				a.out = a.eng.Close(w, a.out)
-			}
-		}
-		if a.eng.Add(r.ts, r.h) {
-			a.stats.Rejected[frame.TooLate]++
-			if err := a.dead(b, int(r.idx), b.Frames[r.idx], frame.TooLate); err != nil {
+		switch part.Admit(r.ts, nowSec) {
+		case watermark.Bogus:
+			if err := a.reject(b.Partition, offset(b, r.idx), b.Frames[r.idx], frame.BogusTS); err != nil {
 				return err
 			}
-			continue
+		case watermark.Hold:
+			// Possibly a bit flip: keep a copy aside until the guard decides.
+			f := append([]byte(nil), b.Frames[r.idx]...)
+			released, refuted := part.Hold(watermark.Held{TS: r.ts, Hash: r.h, Offset: offset(b, r.idx), Frame: f})
+			for _, h := range released {
+				if err := a.count(part, b.Partition, h.TS, h.Hash, h.Offset, h.Frame); err != nil {
+					return err
+				}
+			}
+			if err := a.rejectHeld(b.Partition, refuted); err != nil {
+				return err
+			}
+		default:
+			if err := a.count(part, b.Partition, r.ts, r.h, offset(b, r.idx), b.Frames[r.idx]); err != nil {
+				return err
+			}
+			if err := a.rejectHeld(b.Partition, part.Refuted()); err != nil {
+				return err
+			}
 		}
-		a.stats.Counted++
-		next = a.eng.NextClose()
 	}
+	a.out = a.eng.Corrections(a.out)
 	if a.commit != nil {
 		a.commit.MarkApplied(b)
 	}
 	return nil
 }
 
+// count applies an accepted frame: it may advance the watermark (closing
+// windows before the frame is counted), then it is added to its windows.
+func (a *applier) count(part *watermark.Partition, partition int32, ts int64, h uint64, off int64, f []byte) error {
+	if part.Observe(ts) {
+		if w := a.wm.Watermark(a.now); w >= a.eng.NextClose() {
+			a.out = a.eng.Close(w, a.out)
+		}
+	}
+	counted, late := a.eng.Add(ts, h)
+	switch {
+	case counted == 0:
+		return a.reject(partition, off, f, frame.TooLate)
+	case late > 0:
+		a.stats.PartlyLate++
+	}
+	a.stats.Counted++
+	return nil
+}
+
+// rejectHeld rejects held frames the guard refuted.
+func (a *applier) rejectHeld(partition int32, hs []watermark.Held) error {
+	for _, h := range hs {
+		if err := a.reject(partition, h.Offset, h.Frame, frame.BogusTS); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// offset is the input position of frame idx of b.
+func offset(b *source.Batch, idx uint32) int64 {
+	if b.Offsets != nil {
+		return b.Offsets[idx]
+	}
+	return b.Offset + int64(idx)
+}
+
 // closeDue closes what the watermark allows now (idle partitions).
 func (a *applier) closeDue() {
-	if w := a.wm.Watermark(a.cfg.Now()); w >= a.eng.NextClose() {
+	a.now = a.cfg.Now()
+	if w := a.wm.Watermark(a.now); w >= a.eng.NextClose() {
 		a.out = a.eng.Close(w, a.out)
 	}
 }
 
-func (a *applier) dead(b *source.Batch, idx int, f []byte, r frame.Reason) error {
+// reject counts a frame that is not counted and sends it to the dead
+// letters.
+func (a *applier) reject(partition int32, off int64, f []byte, r frame.Reason) error {
+	a.stats.Rejected[r]++
 	if a.cfg.Dead == nil {
 		return nil
 	}
-	off := b.Offset
-	switch {
-	case idx < 0:
-		off = -1
-	case b.Offsets != nil:
-		off = b.Offsets[idx]
-	default:
-		off += int64(idx)
-	}
-	return a.cfg.Dead.Reject(b.Partition, off, f, r)
+	return a.cfg.Dead.Reject(partition, off, f, r)
+}
+
+// finish rejects what the guard still holds and flushes every window (end
+// of input).
+func (a *applier) finish() error {
+	var err error
+	a.wm.Partitions(func(id int32, p *watermark.Partition) {
+		if e := a.rejectHeld(id, p.Flush()); e != nil && err == nil {
+			err = e
+		}
+	})
+	a.out = a.eng.Flush(a.out)
+	return err
 }
 
 func (a *applier) flush(ctx context.Context, sink Sink) error {

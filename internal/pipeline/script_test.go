@@ -21,6 +21,7 @@ import (
 // results out. Each case is
 //
 //	run [windows=minute,hour] [tz=UTC] [lateness=5s] [count=exact] [early]
+//	    [keep=1h] [max-jump=1h] [max-future=1h] [min-ts=0] [confirm=3] [refute=1000]
 //	<frames, one per line: "uid ts" shorthand, or a raw frame>
 //	----
 //	<results, then rejected frames by reason>
@@ -58,6 +59,18 @@ func runScript(t *testing.T, d *datadriven.TestData) string {
 			cfg.Window.Counter.Mode, err = sketch.ParseMode(v)
 		case "early":
 			early = true
+		case "keep":
+			cfg.Window.Keep, err = time.ParseDuration(v)
+		case "max-jump":
+			cfg.Watermark.MaxJump, err = time.ParseDuration(v)
+		case "max-future":
+			cfg.Watermark.MaxFuture, err = time.ParseDuration(v)
+		case "min-ts":
+			cfg.Watermark.MinTS, err = strconv.ParseInt(v, 10, 64)
+		case "confirm":
+			cfg.Watermark.Confirm, err = strconv.Atoi(v)
+		case "refute":
+			cfg.Watermark.Refute, err = strconv.Atoi(v)
 		default:
 			t.Fatalf("%s: unknown argument %q", d.Pos, a.Key)
 		}
@@ -89,7 +102,9 @@ func runScript(t *testing.T, d *datadriven.TestData) string {
 				t.Fatal(err)
 			}
 		}
-		a.out = a.eng.Flush(a.out)
+		if err := a.finish(); err != nil {
+			t.Fatal(err)
+		}
 		a.flush(context.Background(), &c)
 		st = a.stats
 	} else {

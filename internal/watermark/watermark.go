@@ -8,24 +8,87 @@ import (
 // None is the watermark before any frame: nothing may close.
 const None = math.MinInt64
 
+// Defaults for the guard against bogus timestamps.
+const (
+	DefaultConfirm = 3
+	DefaultRefute  = 1000
+	DefaultMaxHeld = 10000
+	// LiveWithin is how close to the wall clock a partition's largest ts
+	// must be for the input to count as live (see Tracker.Watermark).
+	LiveWithin = 5 * time.Minute
+)
+
 // Config sets the tracker's rules.
 type Config struct {
 	// Lateness is how far behind the largest ts a frame may arrive and
 	// still be counted before its window closes.
 	Lateness time.Duration
 	// Idle is how long (wall clock) a partition may go without frames
-	// before it stops holding the watermark back; 0 means never.
+	// before it stops holding the watermark back; 0 means never. When
+	// every partition is idle and the input is live, the watermark
+	// follows the wall clock.
 	Idle time.Duration
+	// MinTS rejects frames with an earlier ts (unix seconds).
+	MinTS int64
+	// MaxFuture rejects frames whose ts is further ahead of the wall
+	// clock; 0 turns the check off (for synthetic data in the future).
+	MaxFuture time.Duration
+	// MaxJump: a frame whose ts is further than this ahead of its
+	// partition's largest ts is held, not applied, until Confirm frames
+	// near it outnumber the ordinary frames since (the stream really
+	// moved), or Refute ordinary frames pass (it was bogus). 0 turns the
+	// guard off.
+	MaxJump time.Duration
+	Confirm int // default DefaultConfirm
+	Refute  int // default DefaultRefute
+	MaxHeld int // held frames per partition; the oldest is refuted beyond it
 }
 
-// Partition tracks one input partition. Observe is called per frame, so it
-// is a method on a pointer the caller keeps, not a map lookup.
+// Verdict is what Admit decides about a frame.
+type Verdict uint8
+
+const (
+	Accept Verdict = iota // apply it now
+	Bogus                 // reject it: implausible ts
+	Hold                  // keep it aside (Partition.Hold); it may be a bit flip
+)
+
+// Held is a frame kept aside by the jump guard. Frame is a copy: the batch
+// it came from is gone by the time the frame is released or refuted.
+type Held struct {
+	TS     int64
+	Hash   uint64
+	Offset int64
+	Frame  []byte
+	at     int64 // the partition's count of accepted frames when held
+}
+
+// Partition tracks one input partition. Admit and Observe are called per
+// frame, so they are methods on a pointer the caller keeps.
 type Partition struct {
+	cfg      *Config
 	max      int64
 	lastSeen time.Time
+	accepted int64 // frames accepted so far (the guard's clock)
+	held     []Held
+	out      []Held // released or refuted frames, reused
 }
 
-// Observe records a frame's ts and reports whether it raised the
+// Admit decides about a frame with timestamp ts at wall time now (unix
+// seconds).
+func (p *Partition) Admit(ts, now int64) Verdict {
+	c := p.cfg
+	if ts < c.MinTS || (c.MaxFuture > 0 && ts > addSat(now, int64(c.MaxFuture/time.Second))) {
+		return Bogus
+	}
+	if c.MaxJump > 0 && p.max != math.MinInt64 && ts > addSat(p.max, int64(c.MaxJump/time.Second)) {
+		return Hold
+	}
+	p.accepted++
+	return Accept
+}
+
+// Observe records an accepted frame's ts and reports whether it raised the
 // partition's largest ts (only then can the watermark move).
 func (p *Partition) Observe(ts int64) bool {
 	if ts > p.max {
@@ -35,19 +98,91 @@ func (p *Partition) Observe(ts int64) bool {
 	return false
 }
 
+// Hold keeps h aside. It returns the held frames that are now confirmed,
+// in arrival order, for the caller to apply (they advance time), and
+// those refuted because too many are held. Both are valid until the next
+// call.
+func (p *Partition) Hold(h Held) (released, refuted []Held) {
+	c := p.cfg
+	h.at = p.accepted
+	p.held = append(p.held, h)
+	jump := int64(c.MaxJump / time.Second)
+	near, first := 0, -1
+	for i := range p.held {
+		if d := p.held[i].TS - h.TS; d <= jump && d >= -jump {
+			near++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	p.out = p.out[:0]
+	if near >= c.Confirm && int64(near) > p.accepted-p.held[first].at {
+		// The stream moved: release the cluster, keep the rest.
+		kept := p.held[:0]
+		for _, x := range p.held {
+			if d := x.TS - h.TS; d <= jump && d >= -jump {
+				p.out = append(p.out, x)
+			} else {
+				kept = append(kept, x)
+			}
+		}
+		p.held = kept
+		return p.out, nil
+	}
+	if len(p.held) > c.MaxHeld {
+		p.out = append(p.out, p.held[0])
+		p.held = append(p.held[:0], p.held[1:]...)
+		return nil, p.out
+	}
+	return nil, nil
+}
+
+// Refuted returns the held frames that enough ordinary frames have passed:
+// they were bogus. Valid until the next call.
+func (p *Partition) Refuted() []Held {
+	if len(p.held) == 0 || p.accepted-p.held[0].at < int64(p.cfg.Refute) {
+		return nil
+	}
+	p.out = p.out[:0]
+	i := 0
+	for i < len(p.held) && p.accepted-p.held[i].at >= int64(p.cfg.Refute) {
+		p.out = append(p.out, p.held[i])
+		i++
+	}
+	p.held = append(p.held[:0], p.held[i:]...)
+	return p.out
+}
+
+// Flush returns every held frame (end of input: none can be confirmed).
+func (p *Partition) Flush() []Held {
+	p.out = append(p.out[:0], p.held...)
+	p.held = p.held[:0]
+	return p.out
+}
+
 // Tracker combines partitions into the pipeline's watermark.
 type Tracker struct {
+	cfg      Config
 	lateness int64
-	idle     time.Duration
 	parts    map[int32]*Partition
 	wm       int64
 }
 
 // New returns a tracker with no partitions.
 func New(cfg Config) *Tracker {
+	if cfg.Confirm <= 0 {
+		cfg.Confirm = DefaultConfirm
+	}
+	if cfg.Refute <= 0 {
+		cfg.Refute = DefaultRefute
+	}
+	if cfg.MaxHeld <= 0 {
+		cfg.MaxHeld = DefaultMaxHeld
+	}
 	return &Tracker{
+		cfg:      cfg,
 		lateness: int64(cfg.Lateness / time.Second),
-		idle:     cfg.Idle,
 		parts:    map[int32]*Partition{},
 		wm:       None,
 	}
@@ -58,11 +193,18 @@ func New(cfg Config) *Tracker {
 func (t *Tracker) Partition(id int32, now time.Time) *Partition {
 	p := t.parts[id]
 	if p == nil {
-		p = &Partition{max: math.MinInt64}
+		p = &Partition{cfg: &t.cfg, max: math.MinInt64}
 		t.parts[id] = p
 	}
 	p.lastSeen = now
 	return p
+}
+
+// Partitions calls fn for every partition (to flush held frames).
+func (t *Tracker) Partitions(fn func(id int32, p *Partition)) {
+	for id, p := range t.parts {
+		fn(id, p)
+	}
 }
 
 // Remove forgets a partition (revoked from this consumer).
@@ -70,15 +212,27 @@ func (t *Tracker) Remove(id int32) { delete(t.parts, id) }
 
 // Watermark returns the current watermark at wall time now: every window
 // whose end is at or before it may close.
+//
+// It is the minimum over active partitions of their largest ts, minus the
+// lateness. A partition without frames for Idle is not active. When none
+// is active, the freshest partition leads; and if its data is live (its
+// largest ts was within LiveWithin of the wall clock when it last had
+// frames), the watermark follows the wall clock minus the lateness, so
+// the last windows of a stream that paused are published without waiting
+// for new traffic. Replayed history is never live, so it never closes a
+// window by the wall clock.
 func (t *Tracker) Watermark(now time.Time) int64 {
 	low, high := int64(math.MaxInt64), int64(math.MinInt64)
+	var fresh *Partition
 	active := 0
 	for _, p := range t.parts {
 		if p.max == math.MinInt64 {
 			continue
 		}
-		high = max(high, p.max)
-		if t.idle > 0 && now.Sub(p.lastSeen) >= t.idle {
+		if p.max > high {
+			high, fresh = p.max, p
+		}
+		if t.cfg.Idle > 0 && now.Sub(p.lastSeen) >= t.cfg.Idle {
 			continue
 		}
 		active++
@@ -86,21 +240,29 @@ func (t *Tracker) Watermark(now time.Time) int64 {
 	}
 	switch {
 	case active > 0:
-	case high != math.MinInt64:
-		low = high // every partition idle: the freshest one leads
+	case fresh != nil:
+		low = high
+		seen := fresh.lastSeen.Unix()
+		if d := seen - fresh.max; d >= -int64(LiveWithin/time.Second) && d <= int64(LiveWithin/time.Second) {
+			low = max(low, now.Unix())
+		}
 	default:
 		return t.wm
 	}
-	if w := sub(low, t.lateness); w > t.wm {
+	if w := addSat(low, -t.lateness); w > t.wm {
 		t.wm = w
 	}
 	return t.wm
 }
 
-// sub is a-b clamped to int64, since a bogus ts can be near the limits.
-func sub(a, b int64) int64 {
-	if b > 0 && a < math.MinInt64+b {
+// addSat is a+b clamped to int64: a bogus ts can be near the limits.
+func addSat(a, b int64) int64 {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		if b > 0 {
+			return math.MaxInt64
+		}
 		return math.MinInt64 + 1
 	}
-	return a - b
+	return s
 }

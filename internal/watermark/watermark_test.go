@@ -26,13 +26,17 @@ func TestWatermark(t *testing.T) {
 		{"idle partition ignored", Config{Lateness: 5 * time.Second, Idle: 10 * time.Second}, []obs{{0, 100, 0}, {1, 200, 20 * time.Second}}, 20 * time.Second, 195},
 		{"all idle: freshest leads", Config{Lateness: 0, Idle: time.Second}, []obs{{0, 100, 0}, {1, 200, 0}}, time.Minute, 200},
 		{"idle 0 means never", Config{Lateness: 0}, []obs{{0, 100, 0}, {1, 200, time.Hour}}, time.Hour, 100},
-		{"extreme ts clamps", Config{Lateness: 5 * time.Second}, []obs{{0, math.MinInt64 + 1, 0}}, 0, math.MinInt64 + 1},
+		{"extreme ts clamps", Config{Lateness: 5 * time.Second}, []obs{{0, math.MinInt64 + 2, 0}}, 0, math.MinInt64 + 1},
+		{"idle live stream follows the wall clock", Config{Lateness: 5 * time.Second, Idle: 10 * time.Second}, []obs{{0, 1000, 0}}, time.Minute, 1055},
+		{"idle history does not", Config{Lateness: 5 * time.Second, Idle: 10 * time.Second}, []obs{{0, 100, 0}}, time.Minute, 95},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := New(tt.cfg)
 			for _, o := range tt.obs {
-				tr.Partition(o.part, t0.Add(o.at)).Observe(o.ts)
+				p := tr.Partition(o.part, t0.Add(o.at))
+				p.Admit(o.ts, t0.Add(o.at).Unix())
+				p.Observe(o.ts)
 			}
 			if got := tr.Watermark(t0.Add(tt.at)); got != tt.want {
 				t.Errorf("watermark %d, want %d", got, tt.want)

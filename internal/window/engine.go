@@ -14,6 +14,10 @@ type Config struct {
 	Kinds   []Kind         // window kinds; default minute
 	Loc     *time.Location // calendar zone; default UTC
 	Counter sketch.Config  // exact, hll or auto
+	// Keep is how long (event time) a closed window is kept after its
+	// end for late frames; each late frame within it is counted and the
+	// window republished with rev+1. 0 keeps nothing.
+	Keep time.Duration
 }
 
 // state is one open window.
@@ -22,7 +26,8 @@ type state struct {
 	counter    *sketch.Counter
 	frames     uint64
 	rev        int
-	dirty      bool // changed since the last provisional result
+	dirty      bool // changed since the last result (provisional or correction)
+	closed     bool // final result published; kept for corrections
 }
 
 // lane holds the open windows of one kind.
@@ -30,6 +35,7 @@ type lane struct {
 	kind Kind
 	cur  *state           // window of the previous frame: most frames hit it
 	open map[int64]*state // by start
+	kept map[int64]*state // closed windows within Keep, by start
 }
 
 // Engine counts frames into windows. It is used by one goroutine.
@@ -39,6 +45,7 @@ type Engine struct {
 	lanes    []lane
 	closedTo int64 // the watermark of the last Close: windows ending at or before it are closed
 	next     int64 // the earliest end of an open window
+	keep     int64
 	free     []*state
 }
 
@@ -52,23 +59,24 @@ func NewEngine(cfg Config) *Engine {
 	if loc == nil {
 		loc = time.UTC
 	}
-	e := &Engine{loc: loc, counter: cfg.Counter, closedTo: math.MinInt64, next: math.MaxInt64}
+	e := &Engine{loc: loc, counter: cfg.Counter, closedTo: math.MinInt64, next: math.MaxInt64, keep: int64(cfg.Keep / time.Second)}
 	for _, k := range kinds {
-		e.lanes = append(e.lanes, lane{kind: k, open: map[int64]*state{}})
+		e.lanes = append(e.lanes, lane{kind: k, open: map[int64]*state{}, kept: map[int64]*state{}})
 	}
 	return e
 }
 
-// Add counts hash h of a frame with timestamp ts in every window kind. It
-// reports late when the frame's window of some kind has already closed;
-// that window does not count it, the others do.
-func (e *Engine) Add(ts int64, h uint64) (late bool) {
+// Add counts hash h of a frame with timestamp ts in every window kind. A
+// frame for a closed window within Keep is counted there as a correction.
+// It returns how many window kinds counted the frame and how many were too
+// late for it (closed and no longer kept).
+func (e *Engine) Add(ts int64, h uint64) (counted, late int) {
 	for i := range e.lanes {
 		l := &e.lanes[i]
 		s := l.cur
 		if s == nil || ts < s.start || ts >= s.end {
 			if s = e.find(l, ts); s == nil {
-				late = true
+				late++
 				continue
 			}
 			l.cur = s
@@ -76,8 +84,9 @@ func (e *Engine) Add(ts int64, h uint64) (late bool) {
 		s.counter.Add(h)
 		s.frames++
 		s.dirty = true
+		counted++
 	}
-	return late
+	return counted, late
 }
 
 // find returns the open window of l containing ts, opening it if needed, or
@@ -85,23 +94,38 @@ func (e *Engine) Add(ts int64, h uint64) (late bool) {
 func (e *Engine) find(l *lane, ts int64) *state {
 	start, end := Bounds(l.kind, e.loc, ts)
 	if end <= e.closedTo {
-		return nil
+		if e.keep <= 0 || end <= e.closedTo-e.keep {
+			return nil
+		}
+		s := l.kept[start]
+		if s == nil {
+			// A window that closed empty gets its first result now.
+			s = e.alloc(start, end)
+			s.closed = true
+			l.kept[start] = s
+		}
+		return s
 	}
 	if s := l.open[start]; s != nil {
 		return s
 	}
+	s := e.alloc(start, end)
+	l.open[start] = s
+	e.next = min(e.next, end)
+	return s
+}
+
+func (e *Engine) alloc(start, end int64) *state {
 	var s *state
 	if n := len(e.free); n > 0 {
 		s = e.free[n-1]
 		e.free = e.free[:n-1]
 		s.counter.Reset()
-		s.frames, s.rev, s.dirty = 0, 0, false
+		s.frames, s.rev, s.dirty, s.closed = 0, 0, false, false
 	} else {
 		s = &state{counter: sketch.New(e.counter)}
 	}
 	s.start, s.end = start, end
-	l.open[start] = s
-	e.next = min(e.next, end)
 	return s
 }
 
@@ -116,14 +140,32 @@ func (e *Engine) Close(wm int64, dst []result.Result) []result.Result {
 		return dst
 	}
 	e.closedTo = wm
+	e.evict(wm)
 	if wm < e.next {
 		return dst
 	}
 	return e.closeIf(func(s *state) bool { return s.end <= wm }, dst)
 }
 
+// evict frees kept windows that are past Keep at watermark wm.
+func (e *Engine) evict(wm int64) {
+	for i := range e.lanes {
+		l := &e.lanes[i]
+		for start, s := range l.kept {
+			if s.end <= wm-e.keep {
+				delete(l.kept, start)
+				if l.cur == s {
+					l.cur = nil
+				}
+				e.free = append(e.free, s)
+			}
+		}
+	}
+}
+
 // Flush closes every open window (end of input).
 func (e *Engine) Flush(dst []result.Result) []result.Result {
+	dst = e.Corrections(dst)
 	return e.closeIf(func(*state) bool { return true }, dst)
 }
 
@@ -138,20 +180,48 @@ func (e *Engine) closeIf(done func(*state) bool, dst []result.Result) []result.R
 				continue
 			}
 			s.rev++
+			s.dirty = false
+			s.closed = true
 			dst = append(dst, e.result(l.kind, s, true))
 			delete(l.open, start)
+			if e.keep > 0 && s.end > e.closedTo-e.keep {
+				l.kept[start] = s
+				continue
+			}
 			if l.cur == s {
 				l.cur = nil
 			}
 			e.free = append(e.free, s)
 		}
 	}
-	slices.SortFunc(dst[first:], func(a, b result.Result) int {
+	sortByEnd(dst[first:])
+	return dst
+}
+
+func sortByEnd(rs []result.Result) {
+	slices.SortFunc(rs, func(a, b result.Result) int {
 		if c := a.End.Compare(b.End); c != 0 {
 			return c
 		}
 		return a.Start.Compare(b.Start)
 	})
+}
+
+// Corrections appends a new revision (final, rev+1) of every kept window
+// that counted late frames since its last result.
+func (e *Engine) Corrections(dst []result.Result) []result.Result {
+	first := len(dst)
+	for i := range e.lanes {
+		l := &e.lanes[i]
+		for _, s := range l.kept {
+			if s.dirty {
+				s.dirty = false
+				s.rev++
+				dst = append(dst, e.result(l.kind, s, true))
+			}
+		}
+	}
+	sortByEnd(dst[first:])
 	return dst
 }
 
@@ -177,11 +247,26 @@ func (e *Engine) Early(dst []result.Result) []result.Result {
 	return dst
 }
 
-// Open returns the number of open windows.
-func (e *Engine) Open() int {
+// Open returns the number of open and kept windows.
+func (e *Engine) Open() (open, kept int) {
+	for i := range e.lanes {
+		open += len(e.lanes[i].open)
+		kept += len(e.lanes[i].kept)
+	}
+	return open, kept
+}
+
+// MemBytes is the approximate memory held by the counters of open and kept
+// windows.
+func (e *Engine) MemBytes() int {
 	n := 0
 	for i := range e.lanes {
-		n += len(e.lanes[i].open)
+		for _, s := range e.lanes[i].open {
+			n += s.counter.MemBytes()
+		}
+		for _, s := range e.lanes[i].kept {
+			n += s.counter.MemBytes()
+		}
 	}
 	return n
 }

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/sink"
+	"github.com/headcount/headcount/internal/source"
+)
+
+// connFlags are the connection settings every Kafka command shares.
+type connFlags struct {
+	tls          *bool
+	tlsCA        *string
+	tlsCert      *string
+	tlsKey       *string
+	tlsInsecure  *bool
+	sasl         *string
+	saslUser     *string
+	saslPassword *string
+	clientID     *string
+}
+
+func addConnFlags(fs *flag.FlagSet) *connFlags {
+	return &connFlags{
+		tls:          fs.Bool("tls", false, "Kafka: connect with TLS (Java: security.protocol=SSL, or SASL_SSL with --sasl); implied by --tls-ca/--tls-cert (default false)"),
+		tlsCA:        fs.String("tls-ca", "", "Kafka: PEM file of the CAs that sign the brokers' certificates (Java: ssl.truststore.location); default: the system's roots"),
+		tlsCert:      fs.String("tls-cert", "", "Kafka: PEM client certificate for mutual TLS, with --tls-key (Java: ssl.keystore.location); default: none"),
+		tlsKey:       fs.String("tls-key", "", "Kafka: PEM private key of --tls-cert (Java: ssl.key.password / keystore); default: none"),
+		tlsInsecure:  fs.Bool("tls-insecure", false, "Kafka: accept any broker certificate, for testing only (Java: ssl.endpoint.identification.algorithm= with a trust-all store) (default false)"),
+		sasl:         fs.String("sasl", "", "Kafka: SASL mechanism plain, scram-sha-256 or scram-sha-512 (Java: sasl.mechanism, security.protocol=SASL_PLAINTEXT/SASL_SSL); default: none"),
+		saslUser:     fs.String("sasl-user", "", "Kafka: SASL user name (Java: the username of sasl.jaas.config)"),
+		saslPassword: fs.String("sasl-password", "", "Kafka: SASL password (Java: the password of sasl.jaas.config); prefer the environment, HEADCOUNT_SASL_PASSWORD, which ps does not show"),
+		clientID:     fs.String("client-id", kafka.DefaultClientID, "Kafka: client id in broker logs and quotas (Java: client.id)"),
+	}
+}
+
+// config returns the connection settings for the brokers of a kafka:// URL.
+func (c *connFlags) config(brokers []string) kafka.Config {
+	return kafka.Config{
+		Brokers:  brokers,
+		ClientID: *c.clientID,
+		TLS: kafka.TLS{
+			Enable:             *c.tls,
+			CAFile:             *c.tlsCA,
+			CertFile:           *c.tlsCert,
+			KeyFile:            *c.tlsKey,
+			InsecureSkipVerify: *c.tlsInsecure,
+		},
+		SASL: kafka.SASL{Mechanism: *c.sasl, User: *c.saslUser, Password: *c.saslPassword},
+	}
+}
+
+// kafkaFlags are run's Kafka flags: the connection plus consumer and
+// output-topic settings.
+type kafkaFlags struct {
+	*connFlags
+	group         *string
+	start         *string
+	untilEnd      *bool
+	outPartitions *int
+}
+
+func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
+	return &kafkaFlags{
+		connFlags:     addConnFlags(fs),
+		group:         fs.String("group", "headcount", `Kafka input: consumer group; offsets are committed for what has been counted; "" reads without a group and commits nothing (Java: group.id)`),
+		start:         fs.String("start", "earliest", "Kafka input: where a group without a committed offset starts: earliest or latest (Java: auto.offset.reset)"),
+		untilEnd:      fs.Bool("until-end", false, "Kafka input: stop at the end offsets seen at start, flush every window final and exit 0: a backfill (default false: run until interrupted)"),
+		outPartitions: fs.Int("out-partitions", 1, "Kafka output: partitions of the output topic when headcount creates it (compacted, cleanup.policy=compact; replication: the broker's default.replication.factor)"),
+	}
+}
+
+// closer closes what an open* helper opened and reports the first error.
+type closer func() error
+
+func noClose() error { return nil }
+
+// openInput opens --in: a kafka:// URL as a Kafka source, anything else as a
+// file of JSON lines or stdin.
+func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (source.Source, closer, error) {
+	if !kafka.IsURL(in) {
+		input, err := source.Open(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		return source.NewLines(input, source.Fill(input.Regular), source.MaxFrame(maxFrame)), input.Close, nil
+	}
+	u, err := kafka.ParseURL(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(u.Topics) == 0 {
+		return nil, nil, fmt.Errorf("--in %s: no topic: kafka://HOST:PORT/TOPIC[,TOPIC...]", in)
+	}
+	var latest bool
+	switch strings.ToLower(*k.start) {
+	case "earliest":
+	case "latest":
+		latest = true
+	default:
+		return nil, nil, fmt.Errorf("--start %q: want earliest or latest", *k.start)
+	}
+	src, err := kafka.NewSource(ctx, kafka.SourceConfig{
+		Config:      k.config(u.Brokers),
+		Topics:      u.Topics,
+		Group:       *k.group,
+		StartLatest: latest,
+		UntilEnd:    *k.untilEnd,
+		MaxFrame:    maxFrame,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// Close commits the counted offsets: run must call it after the
+	// pipeline and report its error.
+	return src, src.Close, nil
+}
+
+// openOutput opens --out: "-" for stdout, a kafka:// URL for a topic, or a
+// file.
+func (k *kafkaFlags) openOutput(ctx context.Context, out string) (pipeline.Sink, closer, error) {
+	switch {
+	case out == "-":
+		return sink.NewLines(os.Stdout), noClose, nil
+	case kafka.IsURL(out):
+		u, err := kafka.ParseURL(out)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(u.Topics) != 1 {
+			return nil, nil, fmt.Errorf("--out %s: want exactly one topic", out)
+		}
+		s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: k.config(u.Brokers), Topic: u.Topics[0], Partitions: int32(*k.outPartitions)})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open output: %w", err)
+	}
+	return sink.NewLines(f), f.Close, nil
+}
+
+// openDeadLetters opens a kafka:// --dead-letter; ok is false for anything
+// else (a file, which run opens itself). src names the input partitions in
+// the dead letters' headers when it is a Kafka source.
+func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src source.Source) (dl pipeline.DeadLetters, c closer, ok bool, err error) {
+	if !kafka.IsURL(dead) {
+		return nil, nil, false, nil
+	}
+	u, err := kafka.ParseURL(dead)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	if len(u.Topics) != 1 {
+		return nil, nil, true, fmt.Errorf("--dead-letter %s: want exactly one topic", dead)
+	}
+	cfg := kafka.DeadLetterConfig{Config: k.config(u.Brokers), Topic: u.Topics[0]}
+	if ks, isKafka := src.(*kafka.Source); isKafka {
+		cfg.Origin = ks.Origin
+	}
+	d, err := kafka.NewDeadLetters(ctx, cfg)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	return d, d.Close, true, nil
+}
