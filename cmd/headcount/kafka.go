@@ -77,9 +77,22 @@ func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
 }
 
 // closer closes what an open* helper opened and reports the first error.
+// The helpers return closers that act once, so run can both defer them for
+// its error paths and call them to check the error on the normal path.
 type closer func() error
 
 func noClose() error { return nil }
+
+func once(c func() error) closer {
+	var done bool
+	var err error
+	return func() error {
+		if !done {
+			done, err = true, c()
+		}
+		return err
+	}
+}
 
 // openInput opens --in: a kafka:// URL as a Kafka source, anything else as a
 // file of JSON lines or stdin.
@@ -89,7 +102,7 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 		if err != nil {
 			return nil, nil, err
 		}
-		return source.NewLines(input, source.Fill(input.Regular), source.MaxFrame(maxFrame)), input.Close, nil
+		return source.NewSource(input, source.MaxFrame(maxFrame)), once(input.Close), nil
 	}
 	u, err := kafka.ParseURL(in)
 	if err != nil {
@@ -119,7 +132,7 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 	}
 	// Close commits the counted offsets: run must call it after the
 	// pipeline and report its error.
-	return src, src.Close, nil
+	return src, once(src.Close), nil
 }
 
 // openOutput opens --out: "-" for stdout, a kafka:// URL for a topic, or a
@@ -140,13 +153,13 @@ func (k *kafkaFlags) openOutput(ctx context.Context, out string) (pipeline.Sink,
 		if err != nil {
 			return nil, nil, err
 		}
-		return s, s.Close, nil
+		return s, once(s.Close), nil
 	}
 	f, err := os.Create(out)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open output: %w", err)
 	}
-	return sink.NewLines(f), f.Close, nil
+	return sink.NewLines(f), once(f.Close), nil
 }
 
 // openDeadLetters opens a kafka:// --dead-letter; ok is false for anything
@@ -154,14 +167,14 @@ func (k *kafkaFlags) openOutput(ctx context.Context, out string) (pipeline.Sink,
 // the dead letters' headers when it is a Kafka source.
 func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src source.Source) (dl pipeline.DeadLetters, c closer, ok bool, err error) {
 	if !kafka.IsURL(dead) {
-		return nil, nil, false, nil
+		return nil, noClose, false, nil
 	}
 	u, err := kafka.ParseURL(dead)
 	if err != nil {
-		return nil, nil, true, err
+		return nil, noClose, true, err
 	}
 	if len(u.Topics) != 1 {
-		return nil, nil, true, fmt.Errorf("--dead-letter %s: want exactly one topic", dead)
+		return nil, noClose, true, fmt.Errorf("--dead-letter %s: want exactly one topic", dead)
 	}
 	cfg := kafka.DeadLetterConfig{Config: k.config(u.Brokers), Topic: u.Topics[0]}
 	if ks, isKafka := src.(*kafka.Source); isKafka {
@@ -169,7 +182,7 @@ func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src sourc
 	}
 	d, err := kafka.NewDeadLetters(ctx, cfg)
 	if err != nil {
-		return nil, nil, true, err
+		return nil, noClose, true, err
 	}
-	return d, d.Close, true, nil
+	return d, once(d.Close), true, nil
 }

@@ -26,8 +26,8 @@ func init() { commands["run"] = runRun }
 
 func runRun(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	in := fs.String("in", "-", "input: a file of JSON lines (plain, .gz or .zst, detected from its bytes) or - for stdin")
-	out := fs.String("out", "-", "output: - for stdout (one JSON result per line) or a file path")
+	in := fs.String("in", "-", "input: a file of JSON lines (plain, .gz or .zst, detected from its bytes), - for stdin, or kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC] (see the Kafka flags)")
+	out := fs.String("out", "-", "output: - for stdout (one JSON result per line), a file path, or kafka://HOST:PORT/TOPIC (one record per result keyed <window>/<start unix>; the topic is created compacted when missing)")
 	windows := fs.String("windows", "minute", "window kinds, comma-separated: minute,hour,day,week,month,year")
 	tz := fs.String("tz", "UTC", "IANA time zone of the window calendar (day and longer follow its DST)")
 	count := fs.String("count", "exact", "counting mode: exact (set of 64-bit hashes), hll (HyperLogLog) or auto (exact until --memory-budget, then hll)")
@@ -42,8 +42,9 @@ func runRun(args []string) int {
 	early := fs.Duration("early", 0, "interval of provisional results (final:false) for open windows that changed; 0 turns them off")
 	workers := fs.Int("workers", 0, "parse goroutines (default: one per core)")
 	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest accepted frame in bytes; longer ones are rejected as too-large")
-	dead := fs.String("dead-letter", "", "file that receives every rejected frame with its reason (JSON lines); empty: none")
+	dead := fs.String("dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
 	quiet := fs.Bool("quiet", false, "no end-of-run summary on stderr")
+	kf := addKafkaFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
 		fs.PrintDefaults()
@@ -85,22 +86,16 @@ func runRun(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	input, err := source.Open(*in)
+	src, closeIn, err := kf.openInput(ctx, *in, *maxFrame)
 	if err != nil {
 		return fail(err)
 	}
-	defer input.Close()
-	src := source.NewSource(input, source.MaxFrame(*maxFrame))
-
-	var w io.Writer = os.Stdout
-	if *out != "-" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return fail(fmt.Errorf("open output: %w", err))
-		}
-		defer f.Close()
-		w = f
+	defer closeIn() // error paths; the normal path closes and checks below
+	results, closeOut, err := kf.openOutput(ctx, *out)
+	if err != nil {
+		return fail(err)
 	}
+	defer closeOut()
 	cfg := pipeline.Config{
 		Workers: *workers,
 		Window:  window.Config{Kinds: kinds, Loc: loc, Counter: sk, Keep: *keep},
@@ -111,7 +106,14 @@ func runRun(args []string) int {
 		Early: *early,
 	}
 	var dl *sink.DeadLines
-	if *dead != "" {
+	kdl, closeDead, isKafka, err := kf.openDeadLetters(ctx, *dead, src)
+	if err != nil {
+		return fail(err)
+	}
+	defer closeDead()
+	if isKafka {
+		cfg.Dead = kdl
+	} else if *dead != "" {
 		f, err := os.Create(*dead)
 		if err != nil {
 			return fail(fmt.Errorf("open dead-letter file: %w", err))
@@ -120,7 +122,13 @@ func runRun(args []string) int {
 		cfg.Dead = dl
 	}
 	begin := time.Now()
-	stats, err := pipeline.Run(ctx, src, sink.NewLines(w), cfg)
+	stats, err := pipeline.Run(ctx, src, results, cfg)
+	// Output first, input last: the input's Close commits Kafka offsets.
+	for _, c := range []closer{closeDead, closeOut, closeIn} {
+		if cerr := c(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}
 	if dl != nil {
 		if cerr := dl.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("dead-letter file: %w", cerr)

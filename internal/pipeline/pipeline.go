@@ -223,6 +223,7 @@ func parse(p *frame.Parser, j *job) {
 type applier struct {
 	cfg    Config
 	now    time.Time // wall clock at the current batch
+	lastWM int64
 	wm     *watermark.Tracker
 	eng    *window.Engine
 	commit Committer
@@ -235,9 +236,10 @@ func newApplier(cfg Config) *applier {
 		cfg.Now = time.Now
 	}
 	return &applier{
-		cfg: cfg,
-		wm:  watermark.New(cfg.Watermark),
-		eng: window.NewEngine(cfg.Window),
+		lastWM: watermark.None,
+		cfg:    cfg,
+		wm:     watermark.New(cfg.Watermark),
+		eng:    window.NewEngine(cfg.Window),
 	}
 }
 
@@ -286,7 +288,6 @@ func (a *applier) apply(j *job) error {
 			}
 		}
 	}
-	a.out = a.eng.Corrections(a.out)
 	if a.commit != nil {
 		a.commit.MarkApplied(b)
 	}
@@ -297,9 +298,7 @@ func (a *applier) apply(j *job) error {
 // windows before the frame is counted), then it is added to its windows.
 func (a *applier) count(part *watermark.Partition, partition int32, ts int64, h uint64, off int64, f []byte) error {
 	if part.Observe(ts) {
-		if w := a.wm.Watermark(a.now); w >= a.eng.NextClose() {
-			a.out = a.eng.Close(w, a.out)
-		}
+		a.advance(a.wm.Watermark(a.now))
 	}
 	counted, late := a.eng.Add(ts, h)
 	switch {
@@ -333,7 +332,21 @@ func offset(b *source.Batch, idx uint32) int64 {
 // closeDue closes what the watermark allows now (idle partitions).
 func (a *applier) closeDue() {
 	a.now = a.cfg.Now()
-	if w := a.wm.Watermark(a.now); w >= a.eng.NextClose() {
+	a.advance(a.wm.Watermark(a.now))
+}
+
+// advance handles a new watermark w. Corrections (late frames counted in
+// kept windows) are published when the watermark moves, before the
+// windows it closes: at most one revision per window per second of event
+// time, at the same points whatever the batching, so the results are
+// deterministic.
+func (a *applier) advance(w int64) {
+	if w <= a.lastWM {
+		return
+	}
+	a.lastWM = w
+	a.out = a.eng.Corrections(a.out)
+	if w >= a.eng.NextClose() {
 		a.out = a.eng.Close(w, a.out)
 	}
 }

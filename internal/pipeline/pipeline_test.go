@@ -150,7 +150,7 @@ func reference(t *testing.T, data []byte) []minuteLine {
 	for m, u := range users {
 		out = append(out, minuteLine{m, uint64(len(u)), frames[m]})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
+	sortLines(out)
 	return out
 }
 
@@ -190,4 +190,8 @@ func TestGenerated(t *testing.T) {
 			}
 		})
 	}
+}
+
+func sortLines(ls []minuteLine) {
+	sort.Slice(ls, func(i, j int) bool { return ls[i].start < ls[j].start })
 }
