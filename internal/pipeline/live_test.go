@@ -61,3 +61,57 @@ func TestLiveStream(t *testing.T) {
 		t.Errorf("%d results, want 2 (the last minute at end of input)", len(sink.rs))
 	}
 }
+
+// TestIdleLiveStream: frames stamped with the wall clock, then silence.
+// The watermark follows the wall clock once the stream is idle, so the
+// last minute is published while the input is still open.
+func TestIdleLiveStream(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	sink := &notify{ch: make(chan struct{}, 10)}
+	now := time.Now()
+	cfg := Config{
+		Watermark: watermark.Config{Lateness: time.Second, Idle: 100 * time.Millisecond},
+		Tick:      20 * time.Millisecond,
+		Now:       func() time.Time { return time.Now().Add(2 * time.Minute) }, // the wall clock has moved on
+	}
+	go Run(context.Background(), source.NewLines(pr), sink, cfg)
+	fmt.Fprintf(pw, "{\"uid\":\"a\",\"ts\":%d}\n", now.Unix())
+	select {
+	case <-sink.ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the idle live stream's minute was not published")
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if r := sink.rs[0]; r.Users != 1 || !r.Final || r.Start.Unix() != now.Unix()-now.Unix()%60 {
+		t.Errorf("result %+v", r)
+	}
+}
+
+// TestIdleHistory: replayed history never closes a window by the wall
+// clock, however long the input pauses.
+func TestIdleHistory(t *testing.T) {
+	pr, pw := io.Pipe()
+	sink := &notify{ch: make(chan struct{}, 10)}
+	cfg := Config{
+		Watermark: watermark.Config{Lateness: time.Second, Idle: 10 * time.Millisecond},
+		Tick:      5 * time.Millisecond,
+	}
+	done := make(chan struct{})
+	go func() {
+		Run(context.Background(), source.NewLines(pr), sink, cfg)
+		close(done)
+	}()
+	fmt.Fprintf(pw, "{\"uid\":\"a\",\"ts\":1468244384}\n")
+	select {
+	case <-sink.ch:
+		t.Fatal("a window of replayed history closed by the wall clock")
+	case <-time.After(300 * time.Millisecond):
+	}
+	pw.Close()
+	<-done
+	if len(sink.rs) != 1 {
+		t.Errorf("%d results at end of input", len(sink.rs))
+	}
+}

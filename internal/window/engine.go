@@ -134,7 +134,7 @@ func (e *Engine) alloc(start, end int64) *state {
 func (e *Engine) NextClose() int64 { return e.next }
 
 // Close closes every window whose end is at or before watermark wm and
-// appends their final results to dst, ordered by end, then kind.
+// appends their final results to dst, ordered by end (shorter windows first).
 func (e *Engine) Close(wm int64, dst []result.Result) []result.Result {
 	if wm <= e.closedTo {
 		return dst
@@ -198,12 +198,14 @@ func (e *Engine) closeIf(done func(*state) bool, dst []result.Result) []result.R
 	return dst
 }
 
+// sortByEnd orders results by end; of windows ending together, the
+// shorter comes first (the minute before its hour).
 func sortByEnd(rs []result.Result) {
 	slices.SortFunc(rs, func(a, b result.Result) int {
 		if c := a.End.Compare(b.End); c != 0 {
 			return c
 		}
-		return a.Start.Compare(b.Start)
+		return b.Start.Compare(a.Start)
 	})
 }
 
