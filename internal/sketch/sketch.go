@@ -324,10 +324,8 @@ func (c *Counter) MemBytes() int {
 // restart must reproduce it).
 func (c *Counter) Reset() {
 	c.set.reset()
-	switch {
-	case c.mode == HLL:
+	c.sk = nil
+	if c.mode == HLL {
 		c.sk = newSketch(c.p)
-	default:
-		c.sk = nil
 	}
 }
