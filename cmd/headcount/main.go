@@ -14,6 +14,7 @@ const usage = `headcount: unique users per time window in a stream of JSON event
 Usage:
   headcount run  --in FILE|- --out -     count unique users per window
   headcount gen  [flags]                 generate realistic traffic (JSON lines)
+  headcount bench --in FILE              where the time goes: read, parse, full pipeline
 
 Run "headcount COMMAND --help" for the flags of a command. Every flag can also
 be set by an environment variable HEADCOUNT_<FLAG> (for example HEADCOUNT_LATENESS=30s).

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/headcount/headcount/internal/cli"
 	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/result"
 	"github.com/headcount/headcount/internal/sink"
 	"github.com/headcount/headcount/internal/sketch"
 	"github.com/headcount/headcount/internal/source"
@@ -171,4 +173,15 @@ func usageErr(err error) int {
 func fail(err error) int {
 	fmt.Fprintln(os.Stderr, "headcount:", err)
 	return 1
+}
+
+// discard is a sink that drops results (bench).
+type discard struct{}
+
+func (discard) Write(context.Context, []result.Result) error { return nil }
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

@@ -74,3 +74,14 @@ func TestRunCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchCommand(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.jsonl")
+	os.WriteFile(in, []byte("{\"uid\":\"a\",\"ts\":60}\n{\"uid\":\"b\",\"ts\":61}\n"), 0o644)
+	if code := runBench([]string{"--in", in, "--runs", "1"}); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if code := runBench(nil); code != 2 {
+		t.Errorf("no input: exit %d, want 2", code)
+	}
+}

@@ -484,3 +484,29 @@ func FuzzUnmarshal(f *testing.F) {
 		c.Reset()
 	})
 }
+
+// TestAddDoesNotAllocate: once the table has grown (or the sketch is dense),
+// Add allocates nothing.
+func TestAddDoesNotAllocate(t *testing.T) {
+	hs := make([]uint64, 50_000)
+	for i := range hs {
+		hs[i] = mix(uint64(i))
+	}
+	for _, mode := range []Mode{Exact, HLL, Auto} {
+		c := New(Config{Mode: mode})
+		for _, h := range hs {
+			c.Add(h)
+		}
+		if mode != HLL {
+			c.Reset() // keeps the table: re-adding the same hashes must not grow it
+		}
+		i := 0
+		allocs := testing.AllocsPerRun(len(hs)-1, func() {
+			c.Add(hs[i])
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("%v: %.2f allocations per Add", mode, allocs)
+		}
+	}
+}

@@ -190,10 +190,11 @@ func lookup(loc *time.Location, u int64) period {
 	// The bounds need not be the real zone changes: a boundary where nothing
 	// changes costs Bounds one more lookup, nothing else. But they must
 	// contain u, and the time package's tzset (the rule that extends a zone
-	// past its last listed change, 2037 in Go's tzdata) ends every year at
-	// start-of-year + 365 days, so on the last day of a leap year it returns
-	// an end ≤ u. That year ends at the next UTC midnight, and no zone change
-	// comes before it (the year's changes are behind u), so use that.
+	// past its last listed change: 2037 in "fat" zone files, earlier in
+	// "slim" ones) ends every year at start-of-year + 365 days, so on the
+	// last day of a leap year it returns an end ≤ u. That year ends at the
+	// next UTC midnight, and no zone change comes before it (the year's
+	// changes are behind u), so use that.
 	if p.end <= u {
 		p.end = u - mod(u, 86400) + 86400
 	}
