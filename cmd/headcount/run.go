@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -46,6 +47,7 @@ func runRun(args []string) int {
 	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest accepted frame in bytes; longer ones are rejected as too-large")
 	dead := fs.String("dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
 	quiet := fs.Bool("quiet", false, "no end-of-run summary on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	kf := addKafkaFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
@@ -122,6 +124,17 @@ func runRun(args []string) int {
 		}
 		dl = sink.NewDeadLines(f, f)
 		cfg.Dead = dl
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(fmt.Errorf("cpu profile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(fmt.Errorf("cpu profile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
 	}
 	begin := time.Now()
 	stats, err := pipeline.Run(ctx, src, results, cfg)
