@@ -72,14 +72,23 @@ type target struct {
 
 // Source reads record values of Kafka topics as batches of frames. It
 // implements source.Source and pipeline.Committer. Next is called by one
-// goroutine; MarkApplied and Origin may be called from others.
+// goroutine; MarkApplied and Origin may be called from others. A goroutine
+// of its own polls franz-go ahead of Next (see fetchLoop).
 type Source struct {
 	cl    *kgo.Client
 	cfg   SourceConfig
 	group bool
 
-	// Owned by the Next goroutine.
-	queue  []*source.Batch // batches cut from the last poll, not yet returned
+	// Owned by Next.
+	cur []*source.Batch // batches of the current poll not yet returned
+	end error           // io.EOF or the error that ended fetchLoop
+
+	polls    chan polled
+	stop     context.CancelFunc
+	loopDone chan struct{}
+
+	// Owned by fetchLoop.
+	queue  []*source.Batch // batches cut from the current poll
 	byPart [][]*source.Batch
 	qi     int
 	ids    map[topicPartition]int32
@@ -158,6 +167,11 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if s.cl, err = connect(ctx, &cfg.Config, opts...); err != nil {
 		return nil, err
 	}
+	var lctx context.Context
+	lctx, s.stop = context.WithCancel(context.Background())
+	s.polls = make(chan polled, 1)
+	s.loopDone = make(chan struct{})
+	go s.fetchLoop(lctx)
 	return s, nil
 }
 
@@ -196,26 +210,61 @@ func (s *Source) listTargets(ctx context.Context, adm *kadm.Client) error {
 	return nil
 }
 
+// polled is what one poll gave: batches, or the end (io.EOF or an error).
+type polled struct {
+	batches []*source.Batch
+	err     error
+}
+
 // Next returns the next batch: the records of one partition from one fetch.
 func (s *Source) Next(ctx context.Context) (*source.Batch, error) {
 	for {
-		if s.qi < len(s.queue) {
-			b := s.queue[s.qi]
-			s.queue[s.qi] = nil
-			s.qi++
+		if len(s.cur) > 0 {
+			b := s.cur[0]
+			s.cur[0] = nil
+			s.cur = s.cur[1:]
 			return b, nil
 		}
-		s.queue, s.qi = s.queue[:0], 0
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if s.end != nil {
+			return nil, s.end
 		}
-		if s.closed.Load() {
-			return nil, errors.New("kafka source: closed")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case p, ok := <-s.polls:
+			if !ok {
+				s.end = errors.New("kafka source: closed")
+				continue
+			}
+			s.cur, s.end = p.batches, p.err
 		}
+	}
+}
+
+// fetchLoop polls ahead of Next, one poll in hand and one in the channel.
+//
+// franz-go sends a broker its next fetch request only once the previous
+// response has been polled. Polled only when the pipeline asked for more,
+// fetching (broker read, transfer, decompression) and counting would take
+// turns; polled from here, the next fetch is on its way while the pipeline
+// parses this one.
+func (s *Source) fetchLoop(ctx context.Context) {
+	defer close(s.loopDone)
+	defer close(s.polls)
+	send := func(p polled) bool {
+		select {
+		case s.polls <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
 		pctx, cancel := ctx, context.CancelFunc(func() {})
 		if s.until != nil {
 			if s.allDone() {
-				return nil, io.EOF
+				send(polled{err: io.EOF})
+				return
 			}
 			// Wake up now and then: a rebalance can make this member
 			// done without any record arriving.
@@ -223,14 +272,19 @@ func (s *Source) Next(ctx context.Context) (*source.Batch, error) {
 		}
 		fs := s.cl.PollFetches(pctx)
 		cancel()
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if ctx.Err() != nil {
+			return
 		}
 		if err := s.check(fs); err != nil {
-			return nil, err
+			send(polled{err: err})
+			return
 		}
+		s.queue = nil // the previous poll's slice belongs to Next now
 		fs.EachPartition(s.cut)
 		s.interleave()
+		if len(s.queue) > 0 && !send(polled{batches: s.queue}) {
+			return
+		}
 	}
 }
 
@@ -458,6 +512,8 @@ func (s *Source) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stop()
+	<-s.loopDone
 	var err error
 	if s.group {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.connectTimeout())
