@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	_ "time/tzdata" // one static binary: --tz works where the machine has no zone files
 )
 
 const usage = `headcount: unique users per time window in a stream of JSON events
