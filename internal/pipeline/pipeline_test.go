@@ -122,30 +122,14 @@ func reference(t *testing.T, data []byte) []minuteLine {
 	t.Helper()
 	users := map[int64]map[string]struct{}{}
 	frames := map[int64]uint64{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		// A map, not a struct: struct fields match keys case-insensitively,
-		// and the generator's decoy keys such as "\u0055ID" would win.
-		var f map[string]json.RawMessage
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			t.Fatal(err)
-		}
-		var uid string
-		if err := json.Unmarshal(f["uid"], &uid); err != nil {
-			t.Fatal(err)
-		}
-		ts, err := strconv.ParseInt(strings.Trim(string(f["ts"]), `"`), 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachFrame(t, data, func(uid string, ts int64) {
 		m := ts - ts%60
 		if users[m] == nil {
 			users[m] = map[string]struct{}{}
 		}
 		users[m][uid] = struct{}{}
 		frames[m]++
-	}
+	})
 	var out []minuteLine
 	for m, u := range users {
 		out = append(out, minuteLine{m, uint64(len(u)), frames[m]})
@@ -194,4 +178,29 @@ func TestGenerated(t *testing.T) {
 
 func sortLines(ls []minuteLine) {
 	sort.Slice(ls, func(i, j int) bool { return ls[i].start < ls[j].start })
+}
+
+// eachFrame decodes every line of data with encoding/json, independently of
+// package frame, and calls fn with its uid and ts.
+func eachFrame(t *testing.T, data []byte, fn func(uid string, ts int64)) {
+	t.Helper()
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		// A map, not a struct: struct fields match keys case-insensitively,
+		// and the generator's decoy keys such as "\u0055ID" would win.
+		var f map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			t.Fatal(err)
+		}
+		var uid string
+		if err := json.Unmarshal(f["uid"], &uid); err != nil {
+			t.Fatal(err)
+		}
+		ts, err := strconv.ParseInt(strings.Trim(string(f["ts"]), `"`), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(uid, ts)
+	}
 }

@@ -1,11 +1,8 @@
 package pipeline
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,16 +65,7 @@ func TestWindowsIndependent(t *testing.T) {
 					start int64
 				}
 				want := map[key]map[string]bool{}
-				sc := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
-				sc.Buffer(nil, 1<<20)
-				for sc.Scan() {
-					var f map[string]json.RawMessage
-					if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-						t.Fatal(err)
-					}
-					var uid string
-					json.Unmarshal(f["uid"], &uid)
-					ts, _ := strconv.ParseInt(strings.Trim(string(f["ts"]), `"`), 10, 64)
+				eachFrame(t, buf.Bytes(), func(uid string, ts int64) {
 					for _, k := range kinds {
 						kk := key{k, naiveStart(k, loc, ts)}
 						if want[kk] == nil {
@@ -85,7 +73,7 @@ func TestWindowsIndependent(t *testing.T) {
 						}
 						want[kk][uid] = true
 					}
-				}
+				})
 				all, _ := window.ParseKinds(strings.Join(kinds, ","))
 				c, stats := runFile(t, writeTemp(t, buf.Bytes()), Config{
 					Window:    window.Config{Kinds: all, Loc: loc},
