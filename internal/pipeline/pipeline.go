@@ -51,6 +51,9 @@ type Config struct {
 	Now func() time.Time
 	// Stage stops frames early, for benchmarks; default Full.
 	Stage Stage
+	// Observe, if set, receives the stats after every batch and at the end,
+	// from the pipeline's goroutine (metrics copy them).
+	Observe func(*Stats)
 }
 
 // Stage says how far frames go: the bench command runs each to show where
@@ -73,6 +76,13 @@ type Stats struct {
 	PartlyLate uint64
 	Rejected   [frame.NumReasons]uint64
 	Results    uint64 // results written
+
+	// State at the last batch, for metrics.
+	Watermark   int64 // unix seconds; watermark.None before any frame
+	OpenWindows int
+	KeptWindows int
+	WindowBytes int // memory of the open and kept windows' counters
+	Held        int // frames held by the jump guard
 }
 
 // RejectedTotal is the number of frames not counted.
@@ -401,6 +411,13 @@ func (a *applier) finish() error {
 }
 
 func (a *applier) flush(ctx context.Context, sink Sink) error {
+	if a.cfg.Observe != nil {
+		a.stats.Watermark = a.lastWM
+		a.stats.OpenWindows, a.stats.KeptWindows = a.eng.Open()
+		a.stats.WindowBytes = a.eng.MemBytes()
+		a.stats.Held = a.wm.Held()
+		defer a.cfg.Observe(&a.stats)
+	}
 	if len(a.out) == 0 {
 		return nil
 	}

@@ -207,6 +207,15 @@ func (t *Tracker) Partitions(fn func(id int32, p *Partition)) {
 	}
 }
 
+// Held is the number of frames held by the jump guard.
+func (t *Tracker) Held() int {
+	n := 0
+	for _, p := range t.parts {
+		n += len(p.held)
+	}
+	return n
+}
+
 // Remove forgets a partition (revoked from this consumer).
 func (t *Tracker) Remove(id int32) { delete(t.parts, id) }
 

@@ -1,0 +1,130 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/headcount/headcount/internal/frame"
+	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/watermark"
+)
+
+// Metrics holds the latest pipeline stats and serves them.
+type Metrics struct {
+	mu      sync.Mutex
+	st      pipeline.Stats
+	updated time.Time
+	reg     *prometheus.Registry
+}
+
+// New returns metrics with a registry of their own (plus Go runtime and
+// process metrics).
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.reg.MustRegister(collector{m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Observe takes a copy of s; it is pipeline.Config.Observe.
+func (m *Metrics) Observe(s *pipeline.Stats) {
+	m.mu.Lock()
+	m.st = *s
+	m.updated = time.Now()
+	m.mu.Unlock()
+}
+
+// Snapshot returns the latest stats.
+func (m *Metrics) Snapshot() pipeline.Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st
+}
+
+// Handler serves /metrics and /healthz.
+func (m *Metrics) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
+
+// Serve listens on addr until ctx is done. It returns once the listener is
+// up (or failed), serving in the background.
+func (m *Metrics) Serve(ctx context.Context, addr string) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener is gone; nothing else to do in the background
+		}
+	}()
+	return ln.Addr(), nil
+}
+
+var (
+	descFrames   = prometheus.NewDesc("headcount_frames_total", "Frames read, counted or not.", nil, nil)
+	descBytes    = prometheus.NewDesc("headcount_bytes_total", "Bytes of frames read.", nil, nil)
+	descCounted  = prometheus.NewDesc("headcount_frames_counted_total", "Frames counted in at least one window.", nil, nil)
+	descRejected = prometheus.NewDesc("headcount_frames_rejected_total", "Frames not counted, by reason.", []string{"reason"}, nil)
+	descPartly   = prometheus.NewDesc("headcount_frames_partly_late_total", "Frames counted in longer windows but too late for a shorter one.", nil, nil)
+	descResults  = prometheus.NewDesc("headcount_results_total", "Results written.", nil, nil)
+	descWM       = prometheus.NewDesc("headcount_watermark_seconds", "The pipeline's watermark (unix seconds).", nil, nil)
+	descOpen     = prometheus.NewDesc("headcount_windows_open", "Open windows.", nil, nil)
+	descKept     = prometheus.NewDesc("headcount_windows_kept", "Closed windows kept for corrections.", nil, nil)
+	descMem      = prometheus.NewDesc("headcount_window_counter_bytes", "Memory held by the counters of open and kept windows.", nil, nil)
+	descHeld     = prometheus.NewDesc("headcount_frames_held", "Frames held by the jump guard (possible bit flips).", nil, nil)
+)
+
+type collector struct{ m *Metrics }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descFrames, descBytes, descCounted, descRejected, descPartly, descResults, descWM, descOpen, descKept, descMem, descHeld} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.m.Snapshot()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	counter(descFrames, s.Frames)
+	counter(descBytes, s.Bytes)
+	counter(descCounted, s.Counted)
+	for r := frame.Reason(1); r < frame.NumReasons; r++ {
+		counter(descRejected, s.Rejected[r], r.String())
+	}
+	counter(descPartly, s.PartlyLate)
+	counter(descResults, s.Results)
+	if s.Watermark != watermark.None && s.Watermark != 0 {
+		gauge(descWM, float64(s.Watermark))
+	}
+	gauge(descOpen, float64(s.OpenWindows))
+	gauge(descKept, float64(s.KeptWindows))
+	gauge(descMem, float64(s.WindowBytes))
+	gauge(descHeld, float64(s.Held))
+}
