@@ -66,7 +66,7 @@ func TestCorrections(t *testing.T) {
 	for _, prob := range []float64{0.1, 0.2} {
 		t.Run(fmt.Sprint(prob), func(t *testing.T) {
 			var buf bytes.Buffer
-			cfg := gen.Config{Count: 30000, Rate: 100, Users: 3000, Seed: 11, Delay: 30 * time.Second, DelayProb: prob}
+			cfg := gen.Config{Count: size(30000), Rate: 100, Users: 3000, Seed: 11, Delay: 30 * time.Second, DelayProb: prob}
 			if _, err := gen.WriteTo(context.Background(), &buf, cfg, false); err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func TestCorrections(t *testing.T) {
 // order) are exactly those of the same stream without them: no window was
 // closed early or counted wrong because of them.
 func TestBitFlips(t *testing.T) {
-	cfg := gen.Config{Count: 40000, Rate: 100, Users: 3000, Seed: 5, Delay: 30 * time.Second, DelayProb: 0.1, BitFlipProb: 0.005}
+	cfg := gen.Config{Count: size(40000), Rate: 100, Users: 3000, Seed: 5, Delay: 30 * time.Second, DelayProb: 0.1, BitFlipProb: 0.005}
 	g := gen.New(cfg)
 	var with, without bytes.Buffer
 	flipped := 0
@@ -113,7 +113,7 @@ func TestBitFlips(t *testing.T) {
 		without.Write(f)
 		without.WriteByte('\n')
 	}
-	if flipped < 100 {
+	if flipped < size(40000)/400 {
 		t.Fatalf("only %d flipped frames", flipped)
 	}
 	dead := &deadCount{}
@@ -146,4 +146,12 @@ type deadCount struct{ n [frame.NumReasons]int }
 func (d *deadCount) Reject(_ int32, _ int64, _ []byte, r frame.Reason) error {
 	d.n[r]++
 	return nil
+}
+
+// size scales a test's frame count down under -short (the -race run).
+func size(n int) int {
+	if testing.Short() {
+		return n / 4
+	}
+	return n
 }

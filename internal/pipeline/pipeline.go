@@ -128,6 +128,10 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
 	}
+	// Deferred in this order so that cancel runs first: the reader then
+	// stops, closes the jobs, and the workers can finish.
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -158,7 +162,6 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 			jobs <- j // never blocks for long: order bounds the jobs in flight
 		}
 	}()
-	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -177,7 +180,6 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 			}
 		}()
 	}
-	defer wg.Wait()
 
 	a := newApplier(cfg)
 	a.commit, _ = src.(Committer)

@@ -56,7 +56,7 @@ func TestWindowsIndependent(t *testing.T) {
 			t.Run(zone+"/"+st.name, func(t *testing.T) {
 				start, _ := time.Parse(time.RFC3339, st.start)
 				var buf bytes.Buffer
-				cfg := gen.Config{Count: 10000, Rate: st.rate, Users: 500, Start: start.Unix(), Seed: 9}
+				cfg := gen.Config{Count: size(10000), Rate: st.rate * float64(size(10000)) / 10000, Users: 500, Start: start.Unix(), Seed: 9}
 				if _, err := gen.WriteTo(context.Background(), &buf, cfg, false); err != nil {
 					t.Fatal(err)
 				}
