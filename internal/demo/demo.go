@@ -165,7 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	goRun("producer", func(ctx context.Context) error { return produce(ctx, conn, cfg, clock, &st) })
-	goRun("printer", func(ctx context.Context) error { return printResults(ctx, conn, cfg, cancel) })
+	goRun("printer", func(ctx context.Context) error { return printResults(ctx, conn, cfg, clock, cancel) })
 	goRun("status", func(ctx context.Context) error { return status(ctx, conn, cfg, clock, &st, src) })
 
 	pcfg := pipeline.Config{
@@ -257,7 +257,7 @@ type result struct {
 
 // printResults reads the output topic like any consumer of headcount would
 // and prints each final minute.
-func printResults(ctx context.Context, conn kafka.Config, cfg Config, stop context.CancelFunc) error {
+func printResults(ctx context.Context, conn kafka.Config, cfg Config, clock *Clock, stop context.CancelFunc) error {
 	opts, err := conn.Opts()
 	if err != nil {
 		return err
@@ -280,6 +280,11 @@ func printResults(ctx context.Context, conn kafka.Config, cfg Config, stop conte
 		fs.EachRecord(func(r *kgo.Record) {
 			var res result
 			if err := json.Unmarshal(r.Value, &res); err != nil || !res.Final || res.Window != "minute" {
+				return
+			}
+			if t, err := time.Parse(time.RFC3339, res.Start); err == nil && t.Before(clock.event0) {
+				// Only the frames that were "delayed" from before the
+				// demo began: not a minute worth showing.
 				return
 			}
 			fmt.Fprintf(cfg.Out, "%s\n    %s\n", describe(res), r.Value)

@@ -3,11 +3,21 @@ package kafka_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -484,5 +494,48 @@ func TestSASLFake(t *testing.T) {
 				t.Fatal("wrong password accepted")
 			}
 		})
+	}
+}
+
+// TLS with a CA file, against kfake serving a self-signed certificate; the
+// system roots (no --tls-ca) must refuse it.
+func TestTLSFake(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "kfake"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := fakeBroker(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}))
+	conn.ConnectTimeout = 5 * time.Second
+	ctx := context.Background()
+
+	conn.TLS = kafka.TLS{CAFile: caFile}
+	load(t, ctx, conn, uniqueTopic(t, "in"), 1, generate(10, 10, 5))
+
+	conn.TLS = kafka.TLS{Enable: true}
+	if _, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"}); err == nil {
+		t.Fatal("a self-signed broker certificate was accepted without its CA")
+	}
+	conn.TLS = kafka.TLS{InsecureSkipVerify: true}
+	if _, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"}); err != nil {
+		t.Fatalf("--tls-insecure: %v", err)
 	}
 }

@@ -90,7 +90,6 @@ type Source struct {
 	// Owned by fetchLoop.
 	queue  []*source.Batch // batches cut from the current poll
 	byPart [][]*source.Batch
-	qi     int
 	ids    map[topicPartition]int32
 	until  map[topicPartition]*target // UntilEnd only
 	paused map[string][]int32

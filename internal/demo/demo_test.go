@@ -1,0 +1,62 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the demo's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The demo end to end, fast: 60× speed closes a minute every second.
+func TestDemo(t *testing.T) {
+	var out, status syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	begin := time.Now()
+	err := Run(ctx, Config{Rate: 100, Users: 500, Minutes: 2, Speedup: 60, Out: &out, Status: &status, StatusEvery: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("did not stop after 2 minutes by itself; output:\n%s\nstatus:\n%s", out.String(), status.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[0], "users") || !strings.Contains(lines[0], "(final, exact)") || !strings.Contains(lines[1], `"final":true`) {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	if !strings.Contains(status.String(), "status: event time") {
+		t.Errorf("no status line:\n%s", status.String())
+	}
+	t.Logf("2 minutes in %v:\n%s", time.Since(begin), out.String())
+}
+
+func TestDescribe(t *testing.T) {
+	got := describe(result{Window: "minute", Start: "2016-07-11T13:40:00Z", Users: 47232, Frames: 63858, Final: true, Rev: 1, Exact: true})
+	if want := "13:40 UTC    47,232 users    63,858 frames  (final, exact)"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	got = describe(result{Start: "2016-07-11T13:40:00Z", Users: 5, Frames: 6, Rev: 2, RSE: 0.0081})
+	if !strings.Contains(got, "corrected, rev 2, ±0.8%") {
+		t.Errorf("got %q", got)
+	}
+}
