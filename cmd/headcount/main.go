@@ -13,8 +13,10 @@ import (
 const usage = `headcount: unique users per time window in a stream of JSON events
 
 Usage:
-  headcount run  --in FILE|- --out -     count unique users per window
+  headcount demo                         zero set-up: embedded Kafka, live traffic, live counts
+  headcount run  --in SRC --out DST      count unique users per window (files, stdin, Kafka)
   headcount gen  [flags]                 generate realistic traffic (JSON lines)
+  headcount produce --in FILE --out kafka://HOST:PORT/TOPIC   load JSON lines into Kafka
   headcount bench --in FILE              where the time goes: read, parse, full pipeline
 
 Run "headcount COMMAND --help" for the flags of a command. Every flag can also
