@@ -99,6 +99,9 @@ type Source struct {
 	marks        map[*source.Batch]mark
 	assigned     map[topicPartition]bool // group members: what this member owns now
 	everAssigned bool
+	// Assignment changes not yet announced to the pipeline (fetchLoop
+	// turns them into frameless batches).
+	announce, revoke []topicPartition
 
 	frames atomic.Uint64
 	closed atomic.Bool
@@ -279,11 +282,30 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return
 		}
 		s.queue = nil // the previous poll's slice belongs to Next now
+		s.announceChanges()
 		fs.EachPartition(s.cut)
 		s.interleave()
 		if len(s.queue) > 0 && !send(polled{batches: s.queue}) {
 			return
 		}
+	}
+}
+
+// announceChanges queues a frameless batch for each partition assigned or
+// revoked since the last poll. A new partition then holds the watermark
+// back from the start, before its first frame arrives (else a partition
+// served by a slower broker could find its windows closed by the others);
+// a revoked one stops holding it back.
+func (s *Source) announceChanges() {
+	s.mu.Lock()
+	add, rm := s.announce, s.revoke
+	s.announce, s.revoke = nil, nil
+	s.mu.Unlock()
+	for _, key := range rm {
+		s.queue = append(s.queue, &source.Batch{Partition: s.id(key), Revoked: true})
+	}
+	for _, key := range add {
+		s.queue = append(s.queue, &source.Batch{Partition: s.id(key)})
 	}
 }
 
@@ -532,6 +554,7 @@ func (s *Source) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int
 	for t, ps := range m {
 		for _, p := range ps {
 			s.assigned[topicPartition{t, p}] = true
+			s.announce = append(s.announce, topicPartition{t, p})
 		}
 	}
 	s.cfg.logger().Info("kafka: partitions assigned", "group", s.cfg.Group, "partitions", formatAssignment(m))
@@ -563,6 +586,7 @@ func (s *Source) forget(m map[string][]int32) {
 	for t, ps := range m {
 		for _, p := range ps {
 			delete(s.assigned, topicPartition{t, p})
+			s.revoke = append(s.revoke, topicPartition{t, p})
 		}
 	}
 }

@@ -283,6 +283,10 @@ func newApplier(cfg Config) *applier {
 
 func (a *applier) apply(j *job) error {
 	b := j.b
+	if b.Revoked {
+		a.wm.Remove(b.Partition)
+		return nil
+	}
 	a.stats.Frames += uint64(len(b.Frames) + b.TooLarge)
 	a.stats.Bytes += j.bytes
 	if b.TooLarge > 0 {

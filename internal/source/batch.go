@@ -18,6 +18,11 @@ type Batch struct {
 	// first one for the dead-letter output.
 	TooLarge       int
 	TooLargeSample []byte
+	// Revoked says the partition is no longer this consumer's: it must
+	// stop holding the watermark back. Such a batch has no frames. (A
+	// batch without frames and not revoked announces a new partition,
+	// which holds the watermark back until it has data or is idle.)
+	Revoked bool
 
 	release func(*Batch)
 }

@@ -189,7 +189,8 @@ func New(cfg Config) *Tracker {
 }
 
 // Partition returns the tracker of partition id, creating it, and marks it
-// active at now.
+// active at now. A partition created before its first frame holds the
+// watermark back until it has one or is idle.
 func (t *Tracker) Partition(id int32, now time.Time) *Partition {
 	p := t.parts[id]
 	if p == nil {
@@ -235,13 +236,19 @@ func (t *Tracker) Watermark(now time.Time) int64 {
 	var fresh *Partition
 	active := 0
 	for _, p := range t.parts {
+		idle := t.cfg.Idle > 0 && now.Sub(p.lastSeen) >= t.cfg.Idle
 		if p.max == math.MinInt64 {
+			// Announced but without frames yet: it holds the watermark
+			// back until its first frame, or until it is idle.
+			if !idle {
+				return t.wm
+			}
 			continue
 		}
 		if p.max > high {
 			high, fresh = p.max, p
 		}
-		if t.cfg.Idle > 0 && now.Sub(p.lastSeen) >= t.cfg.Idle {
+		if idle {
 			continue
 		}
 		active++

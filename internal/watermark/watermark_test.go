@@ -57,3 +57,21 @@ func TestWatermarkNeverMovesBack(t *testing.T) {
 		t.Errorf("watermark moved back to %d", w)
 	}
 }
+
+func TestAnnouncedPartitionHoldsBack(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tr := New(Config{Idle: 10 * time.Second})
+	tr.Partition(0, t0).Observe(500)
+	tr.Partition(1, t0) // assigned, no frame yet
+	if w := tr.Watermark(t0); w != None {
+		t.Errorf("watermark %d with an empty announced partition", w)
+	}
+	if w := tr.Watermark(t0.Add(10 * time.Second)); w != 500 {
+		t.Errorf("watermark %d once it is idle, want 500", w)
+	}
+	tr.Remove(1)
+	tr.Partition(0, t0.Add(11*time.Second)).Observe(600)
+	if w := tr.Watermark(t0.Add(11 * time.Second)); w != 600 {
+		t.Errorf("watermark %d after revoke", w)
+	}
+}
