@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -169,11 +171,16 @@ func Run(ctx context.Context, cfg Config) error {
 	goRun("status", func(ctx context.Context) error { return status(ctx, conn, cfg, clock, &st, src) })
 
 	pcfg := pipeline.Config{
-		Window:    window.Config{Kinds: []window.Kind{window.Minute}},
-		Watermark: watermark.Config{Lateness: cfg.Lateness, Idle: 30 * time.Second},
-		Early:     time.Second,
-		Dead:      &countDead{st: &st},
-		Now:       clock.Now,
+		// The run command's defaults: late frames within an hour are
+		// corrections, and the guard against bogus timestamps is on.
+		Window: window.Config{Kinds: []window.Kind{window.Minute}, Keep: time.Hour},
+		Watermark: watermark.Config{
+			Lateness: cfg.Lateness, Idle: 30 * time.Second,
+			MinTS: 946684800, MaxFuture: time.Hour, MaxJump: time.Hour,
+		},
+		Early: time.Second,
+		Dead:  &countDead{st: &st},
+		Now:   clock.Now,
 	}
 	_, err = pipeline.Run(ctx, src, sink, pcfg)
 	cancel()
@@ -268,6 +275,11 @@ func printResults(ctx context.Context, conn kafka.Config, cfg Config, clock *Clo
 	}
 	defer cl.Close()
 	finals := 0
+	// Corrections come once per second of event time while late frames
+	// arrive; only the latest of each minute is shown, just before the
+	// next minute's final result.
+	pending := map[string]result{}
+	var pendingRaw = map[string][]byte{}
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -287,6 +299,16 @@ func printResults(ctx context.Context, conn kafka.Config, cfg Config, clock *Clo
 				// demo began: not a minute worth showing.
 				return
 			}
+			if res.Rev > 1 {
+				pending[res.Start] = res
+				pendingRaw[res.Start] = append([]byte(nil), r.Value...)
+				return
+			}
+			for _, start := range slices.Sorted(maps.Keys(pending)) {
+				fmt.Fprintf(cfg.Out, "%s\n    %s\n", describe(pending[start]), pendingRaw[start])
+			}
+			clear(pending)
+			clear(pendingRaw)
 			fmt.Fprintf(cfg.Out, "%s\n    %s\n", describe(res), r.Value)
 			finals++
 			if cfg.Minutes > 0 && finals >= cfg.Minutes {
