@@ -24,6 +24,7 @@ func runBench(args []string) int {
 	in := fs.String("in", "", "input file of JSON lines (plain, .gz or .zst); required")
 	workers := fs.Int("workers", 0, "parse goroutines (default: one per core)")
 	runs := fs.Int("runs", 3, "runs of each stage; the median is reported")
+	trust := fs.Bool("trust-producer", false, "parse as run --trust-producer does (stop once uid and ts are found)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: headcount bench --in FILE [flags]\n\nRuns the input through the pipeline read-only, read+parse, and in full, and prints frames/s and MB/s of each (medians).\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
 		fs.PrintDefaults()
@@ -54,10 +55,11 @@ func runBench(args []string) int {
 			}
 			begin := time.Now()
 			stats, err = pipeline.Run(context.Background(), source.NewSource(input), discard{}, pipeline.Config{
-				Workers:   *workers,
-				Stage:     st.stage,
-				Window:    window.Config{Keep: time.Hour},
-				Watermark: watermark.Config{Lateness: 5 * time.Second},
+				Workers:       *workers,
+				Stage:         st.stage,
+				TrustProducer: *trust,
+				Window:        window.Config{Keep: time.Hour},
+				Watermark:     watermark.Config{Lateness: 5 * time.Second},
 			})
 			input.Close()
 			if err != nil {

@@ -46,6 +46,7 @@ func runRun(args []string) int {
 	workers := fs.Int("workers", 0, "parse goroutines (default: one per core)")
 	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest accepted frame in bytes; longer ones are rejected as too-large")
 	dead := fs.String("dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
+	trust := fs.Bool("trust-producer", false, "fast mode that trusts the producer: stop reading a frame once its top-level uid and ts are found; the rest of the frame is not validated (broken or duplicate-key frames after them count)")
 	quiet := fs.Bool("quiet", false, "no end-of-run summary on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	kf := addKafkaFlags(fs)
@@ -107,7 +108,8 @@ func runRun(args []string) int {
 			Lateness: *lateness, Idle: *idle,
 			MinTS: floor, MaxFuture: *maxFuture, MaxJump: *maxJump,
 		},
-		Early: *early,
+		Early:         *early,
+		TrustProducer: *trust,
 	}
 	var dl *sink.DeadLines
 	kdl, closeDead, isKafka, err := kf.openDeadLetters(ctx, *dead, src)

@@ -17,6 +17,13 @@ const MaxDepth = 1024
 // Parser is not safe for concurrent use (each worker owns one), because it
 // keeps a scratch buffer for uids that contain escapes.
 type Parser struct {
+	// TrustProducer stops reading a frame once its top-level uid and ts
+	// are found: the rest is neither read nor validated, so a frame that
+	// is broken after them, or repeats uid or ts after them, counts. About
+	// twice as fast on the reference frames; opt-in (run --trust-producer)
+	// for producers known to write valid JSON.
+	TrustProducer bool
+
 	scratch []byte
 	// stack holds one bit per open container (1 object, 0 array); kept
 	// here so skipValue does not clear it on every call.
@@ -115,6 +122,9 @@ func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
 			return nil, 0, NotJSON
 		}
 		if b[i] == ',' {
+			if p.TrustProducer && nUID == 1 && nTS == 1 {
+				goto found
+			}
 			i = skipWS(b, i+1)
 			continue
 		}
@@ -128,6 +138,7 @@ done:
 	if skipWS(b, i) != len(b) {
 		return nil, 0, NotJSON
 	}
+found:
 	switch {
 	case nUID > 1:
 		return nil, 0, DupUID

@@ -48,6 +48,15 @@ func BenchmarkParse(b *testing.B) {
 	})
 }
 
+// BenchmarkParseTrustProducer stops once uid and ts are found (opt-in).
+func BenchmarkParseTrustProducer(b *testing.B) {
+	p := Parser{TrustProducer: true}
+	runBench(b, func(f []byte) bool {
+		_, _, r := p.Parse(f)
+		return r == OK
+	})
+}
+
 // BenchmarkEncodingJSON is the usual approach, done right: a map (struct
 // fields match keys case-insensitively, so a decoy "UID" would win), then
 // the uid.

@@ -123,3 +123,30 @@ func TestReasonString(t *testing.T) {
 		t.Error("out-of-range reason must print unknown")
 	}
 }
+
+func TestParseTrustProducer(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		uid  string
+		r    Reason
+	}{
+		{"valid frame", `{"a":[1,{"uid":"x"}],"uid":"u","ts":5,"z":"Жж"}`, "u", OK},
+		{"broken after the keys counts", `{"uid":"u","ts":5,"z":[1,`, "u", OK},
+		{"invalid UTF-8 after the keys counts", "{\"uid\":\"u\",\"ts\":5,\"z\":\"\xff\"}", "u", OK},
+		{"repeated uid after both keys counts", `{"uid":"u","ts":5,"uid":"v"}`, "u", OK},
+		{"broken before the keys is rejected", `{"a":[1,,"uid":"u","ts":5}`, "", NotJSON},
+		{"repeated uid before ts is rejected", `{"uid":"u","uid":"v","ts":5}`, "", DupUID},
+		{"bad ts is rejected", `{"uid":"u","ts":"x","z":1}`, "", BadTS},
+		{"keys last: whole frame read", `{"a":1,"uid":"u","ts":5}`, "u", OK},
+	}
+	p := Parser{TrustProducer: true}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			uid, _, r := p.Parse([]byte(tt.in))
+			if r != tt.r || string(uid) != tt.uid {
+				t.Errorf("got %q %v, want %q %v", uid, r, tt.uid, tt.r)
+			}
+		})
+	}
+}

@@ -49,6 +49,9 @@ type Config struct {
 	Dead DeadLetters
 	// Now is the wall clock; default time.Now.
 	Now func() time.Time
+	// TrustProducer makes the parsers stop reading a frame once uid and ts
+	// are found (frame.Parser.TrustProducer).
+	TrustProducer bool
 	// Stage stops frames early, for benchmarks; default Full.
 	Stage Stage
 	// Observe, if set, receives the stats after every batch and at the end,
@@ -166,7 +169,7 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var p frame.Parser
+			p := frame.Parser{TrustProducer: cfg.TrustProducer}
 			for j := range jobs {
 				if cfg.Stage == Read {
 					j.recs, j.rejects, j.bytes = j.recs[:0], j.rejects[:0], 0
