@@ -16,6 +16,7 @@ import (
 
 	"github.com/headcount/headcount/internal/cli"
 	"github.com/headcount/headcount/internal/frame"
+	"github.com/headcount/headcount/internal/metrics"
 	"github.com/headcount/headcount/internal/pipeline"
 	"github.com/headcount/headcount/internal/result"
 	"github.com/headcount/headcount/internal/sink"
@@ -47,6 +48,7 @@ func runRun(args []string) int {
 	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest accepted frame in bytes; longer ones are rejected as too-large")
 	dead := fs.String("dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
 	trust := fs.Bool("trust-producer", false, "fast mode that trusts the producer: stop reading a frame once its top-level uid and ts are found; the rest of the frame is not validated (broken or duplicate-key frames after them count)")
+	metricsAddr := fs.String("metrics", "", "HOST:PORT to serve Prometheus /metrics and /healthz on (e.g. 127.0.0.1:9464); empty: none")
 	quiet := fs.Bool("quiet", false, "no end-of-run summary on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	kf := addKafkaFlags(fs)
@@ -126,6 +128,15 @@ func runRun(args []string) int {
 		}
 		dl = sink.NewDeadLines(f, f)
 		cfg.Dead = dl
+	}
+	if *metricsAddr != "" {
+		m := metrics.New()
+		addr, err := m.Serve(ctx, *metricsAddr)
+		if err != nil {
+			return fail(err)
+		}
+		cfg.Observe = m.Observe
+		slog.Info("metrics", "url", "http://"+addr.String()+"/metrics")
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
