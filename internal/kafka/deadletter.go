@@ -55,18 +55,8 @@ func NewDeadLetters(ctx context.Context, cfg DeadLetterConfig) (*DeadLetters, er
 	if err := ValidTopic(cfg.Topic); err != nil {
 		return nil, fmt.Errorf("kafka dead letters: %w", err)
 	}
-	parts := cfg.Partitions
-	if parts <= 0 {
-		parts = 1
-	}
-	cl, err := connect(ctx, &cfg.Config, producerOpts(cfg.Topic, cfg.DeliveryTimeout)...)
+	cl, err := openTopicProducer(ctx, &cfg.Config, Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor}, cfg.DeliveryTimeout)
 	if err != nil {
-		return nil, err
-	}
-	tctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout())
-	defer cancel()
-	if _, err := EnsureTopic(tctx, cl, Topic{Name: cfg.Topic, Partitions: parts, ReplicationFactor: cfg.ReplicationFactor}); err != nil {
-		cl.Close()
 		return nil, err
 	}
 	return &DeadLetters{cl: cl, topic: cfg.Topic, origin: cfg.Origin}, nil

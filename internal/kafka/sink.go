@@ -51,21 +51,31 @@ func NewSink(ctx context.Context, cfg SinkConfig) (*Sink, error) {
 	if err := ValidTopic(cfg.Topic); err != nil {
 		return nil, fmt.Errorf("kafka sink: %w", err)
 	}
-	parts := cfg.Partitions
-	if parts <= 0 {
-		parts = 1
-	}
-	cl, err := connect(ctx, &cfg.Config, producerOpts(cfg.Topic, cfg.DeliveryTimeout)...)
+	cl, err := openTopicProducer(ctx, &cfg.Config, Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Compact: true}, cfg.DeliveryTimeout)
 	if err != nil {
 		return nil, err
 	}
-	tctx, cancel := context.WithTimeout(ctx, cfg.connectTimeout())
+	return &Sink{cl: cl, topic: cfg.Topic}, nil
+}
+
+// openTopicProducer connects a producer to topic t, creating t when it is
+// missing (one partition unless t says more): the result and dead-letter
+// sinks start alike.
+func openTopicProducer(ctx context.Context, c *Config, t Topic, delivery time.Duration) (*kgo.Client, error) {
+	if t.Partitions <= 0 {
+		t.Partitions = 1
+	}
+	cl, err := connect(ctx, c, producerOpts(t.Name, delivery)...)
+	if err != nil {
+		return nil, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, c.connectTimeout())
 	defer cancel()
-	if _, err := EnsureTopic(tctx, cl, Topic{Name: cfg.Topic, Partitions: parts, ReplicationFactor: cfg.ReplicationFactor, Compact: true}); err != nil {
+	if _, err := EnsureTopic(tctx, cl, t); err != nil {
 		cl.Close()
 		return nil, err
 	}
-	return &Sink{cl: cl, topic: cfg.Topic}, nil
+	return cl, nil
 }
 
 // producerOpts are the settings shared by the result and dead-letter sinks.
