@@ -41,3 +41,17 @@ type Source interface {
 	Next(ctx context.Context) (*Batch, error)
 	Close() error
 }
+
+// addLine appends frame, the line numbered line, keeping Offsets only once
+// the numbering has a gap (a line dropped as too large).
+func (b *Batch) addLine(frame []byte, line int64) {
+	if b.Offsets != nil {
+		b.Offsets = append(b.Offsets, line)
+	} else if line != b.Offset+int64(len(b.Frames)) {
+		for i := range b.Frames {
+			b.Offsets = append(b.Offsets, b.Offset+int64(i))
+		}
+		b.Offsets = append(b.Offsets, line)
+	}
+	b.Frames = append(b.Frames, frame)
+}

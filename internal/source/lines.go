@@ -67,6 +67,7 @@ func (l *Lines) get() *linesBatch {
 	if v := l.pool.Get(); v != nil {
 		lb := v.(*linesBatch)
 		lb.Frames = lb.Frames[:0]
+		lb.Offsets = nil
 		lb.TooLarge = 0
 		lb.TooLargeSample = lb.TooLargeSample[:0]
 		return lb
@@ -162,7 +163,7 @@ func (l *Lines) cut(lb *linesBatch) *Batch {
 			l.tooLarge(b, line)
 			continue
 		}
-		b.Frames = append(b.Frames, line)
+		b.addLine(line, l.lineNo)
 		l.lineNo++
 	}
 	switch {

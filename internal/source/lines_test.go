@@ -177,3 +177,30 @@ func TestMapped(t *testing.T) {
 		t.Error("empty file mapped")
 	}
 }
+
+// TestLineNumbers: a frame's offset is its line number, also after a line
+// dropped as too large (dead letters name the line).
+func TestLineNumbers(t *testing.T) {
+	in := "a\n" + strings.Repeat("x", 50) + "\nb\nc\n"
+	for _, fill := range []bool{false, true} {
+		l := NewLines(strings.NewReader(in), MaxFrame(10), Fill(fill))
+		got := map[string]int64{}
+		for {
+			b, err := l.Next(context.Background())
+			if err != nil {
+				break
+			}
+			for i, f := range b.Frames {
+				off := b.Offset + int64(i)
+				if b.Offsets != nil {
+					off = b.Offsets[i]
+				}
+				got[string(f)] = off
+			}
+			b.Release()
+		}
+		if got["a"] != 0 || got["b"] != 2 || got["c"] != 3 {
+			t.Errorf("fill %v: line numbers %v", fill, got)
+		}
+	}
+}

@@ -56,7 +56,7 @@ func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 		b = &Batch{}
 		b.release = func(b *Batch) { m.pool.Put(b) }
 	}
-	b.Frames, b.TooLarge, b.TooLargeSample = b.Frames[:0], 0, nil
+	b.Frames, b.Offsets, b.TooLarge, b.TooLargeSample = b.Frames[:0], nil, 0, nil
 	b.Offset = m.lineNo
 	end := min(m.pos+m.chunk, len(m.data))
 	for m.pos < end {
@@ -80,7 +80,7 @@ func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 			b.TooLarge++
 			continue
 		}
-		b.Frames = append(b.Frames, line)
+		b.addLine(line, m.lineNo-1)
 	}
 	return b, nil
 }
