@@ -167,10 +167,9 @@ func (l *Lines) cut(lb *linesBatch) *Batch {
 		l.lineNo++
 	}
 	switch {
-	case len(buf) > l.maxFrame+1: // +1: a final \r would not count
-
-		// An over-long line still open: drop what we have and skip the
-		// rest of it up to its newline.
+	case len(buf) > l.maxFrame+1:
+		// An over-long line still open (+1: a final \r would not count):
+		// drop what we have and skip the rest of it up to its newline.
 		if !l.skipping {
 			l.tooLarge(b, buf)
 			l.skipping = true
