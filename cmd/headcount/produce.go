@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/headcount/headcount/internal/cli"
 	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/progress"
 	"github.com/headcount/headcount/internal/source"
 )
 
@@ -54,7 +54,7 @@ func runProduce(args []string) int {
 	linger := fs.Duration("linger", 5*time.Millisecond, "how long a partition's batch waits for more records before it is sent (Java: linger.ms)")
 	batchBytes := fs.Int("batch-bytes", 1000000, "largest record batch in bytes, before compression (Java: batch.size); keep it under the broker's message.max.bytes")
 	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest line in bytes; longer lines are skipped and counted")
-	progress := fs.Bool("progress", false, "print progress on stderr every second even when it is not a terminal (default: only on a terminal)")
+	showProgress := fs.Bool("progress", false, "print progress on stderr every second even when it is not a terminal (default: only on a terminal)")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
 	conn := addConnFlags(fs)
 
@@ -115,10 +115,13 @@ func runProduce(args []string) int {
 	defer p.Close()
 
 	begin := time.Now()
-	tty := isTerminal(os.Stderr)
+	tty := progress.IsTerminal(os.Stderr)
 	stopProgress := func() {}
-	if tty || *progress {
-		stopProgress = showProgress(os.Stderr, p, begin, tty)
+	if tty || *showProgress {
+		stopProgress = progress.Start(os.Stderr, "produce", tty, time.Second, func() progress.Sample {
+			_, _, frames, bytes := p.Progress()
+			return progress.Sample{Frames: frames, Bytes: bytes, Note: "acknowledged"}
+		})
 	}
 	skipped, err := p.Load(ctx, src)
 	stopProgress()
@@ -126,7 +129,7 @@ func runProduce(args []string) int {
 		_, _, frames, bytes := p.Progress()
 		secs := time.Since(begin).Seconds()
 		fmt.Fprintf(os.Stderr, "headcount produce: %s frames (%.1f MB) to %s in %.2fs: %s frames/s, %.1f MB/s; %d skipped (empty or longer than --max-frame)\n",
-			thousands(frames), float64(bytes)/1e6, u.Topics[0], secs, thousands(uint64(float64(frames)/secs)), float64(bytes)/1e6/secs, skipped)
+			progress.Thousands(frames), float64(bytes)/1e6, u.Topics[0], secs, progress.Thousands(uint64(float64(frames)/secs)), float64(bytes)/1e6/secs, skipped)
 	}
 	switch {
 	case err == nil:
@@ -137,59 +140,4 @@ func runProduce(args []string) int {
 	}
 	fmt.Fprintln(os.Stderr, "headcount produce:", err)
 	return 1
-}
-
-// showProgress prints the acknowledged frames/s and MB/s every second, on
-// one rewritten line on a terminal, else a line each. The returned func
-// stops it.
-func showProgress(w io.Writer, p *kafka.Producer, begin time.Time, tty bool) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		var lastFrames, lastBytes uint64
-		last := begin
-		for {
-			select {
-			case <-done:
-				if tty {
-					fmt.Fprint(w, "\r\033[K")
-				}
-				return
-			case now := <-t.C:
-				_, _, frames, bytes := p.Progress()
-				secs := now.Sub(last).Seconds()
-				line := fmt.Sprintf("produce: %s frames/s, %.1f MB/s; %s frames, %.1f MB acknowledged",
-					thousands(uint64(float64(frames-lastFrames)/secs)), float64(bytes-lastBytes)/1e6/secs, thousands(frames), float64(bytes)/1e6)
-				if tty {
-					fmt.Fprint(w, "\r\033[K"+line)
-				} else {
-					fmt.Fprintln(w, line)
-				}
-				lastFrames, lastBytes, last = frames, bytes, now
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
-}
-
-// isTerminal reports whether f is a character device (a terminal), without
-// a dependency for it.
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// thousands formats n with comma separators: 1234567 -> "1,234,567".
-func thousands(n uint64) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

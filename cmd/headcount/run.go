@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/metrics"
 	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/progress"
 	"github.com/headcount/headcount/internal/result"
 	"github.com/headcount/headcount/internal/sink"
 	"github.com/headcount/headcount/internal/sketch"
@@ -49,6 +51,7 @@ func runRun(args []string) int {
 	dead := fs.String("dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
 	trust := fs.Bool("trust-producer", false, "fast mode that trusts the producer: stop reading a frame once its top-level uid and ts are found; the rest of the frame is not validated (broken or duplicate-key frames after them count)")
 	metricsAddr := fs.String("metrics", "", "HOST:PORT to serve Prometheus /metrics and /healthz on (e.g. 127.0.0.1:9464); empty: none")
+	showProgress := fs.Bool("progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal (default: only on a terminal, and not with --quiet)")
 	quiet := fs.Bool("quiet", false, "no end-of-run summary on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	kf := addKafkaFlags(fs)
@@ -129,14 +132,41 @@ func runRun(args []string) int {
 		dl = sink.NewDeadLines(f, f)
 		cfg.Dead = dl
 	}
+	var observers []func(*pipeline.Stats)
+	stopProgress := func() {}
 	if *metricsAddr != "" {
 		m := metrics.New()
 		addr, err := m.Serve(ctx, *metricsAddr)
 		if err != nil {
 			return fail(err)
 		}
-		cfg.Observe = m.Observe
+		observers = append(observers, m.Observe)
 		slog.Info("metrics", "url", "http://"+addr.String()+"/metrics")
+	}
+	tty := progress.IsTerminal(os.Stderr)
+	if *showProgress || (tty && !*quiet) {
+		var mu sync.Mutex
+		var last pipeline.Stats
+		observers = append(observers, func(s *pipeline.Stats) { mu.Lock(); last = *s; mu.Unlock() })
+		total := uint64(source.PlainSize(*in))
+		stopProgress = progress.Start(os.Stderr, "run", tty, time.Second, func() progress.Sample {
+			mu.Lock()
+			s := last
+			mu.Unlock()
+			note := ""
+			if s.Watermark != watermark.None && s.Watermark != 0 {
+				note = "watermark " + time.Unix(s.Watermark, 0).In(loc).Format(time.RFC3339)
+			}
+			return progress.Sample{Frames: s.Frames, Bytes: s.Bytes, Total: total, Note: note}
+		})
+		defer func() { stopProgress() }() // error paths; the normal path stops it before the summary
+	}
+	if len(observers) > 0 {
+		cfg.Observe = func(s *pipeline.Stats) {
+			for _, o := range observers {
+				o(s)
+			}
+		}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -151,6 +181,8 @@ func runRun(args []string) int {
 	}
 	begin := time.Now()
 	stats, err := pipeline.Run(ctx, src, results, cfg)
+	stopProgress()
+	stopProgress = func() {}
 	// Output first, input last: the input's Close commits Kafka offsets.
 	for _, c := range []closer{closeDead, closeOut, closeIn} {
 		if cerr := c(); err == nil && cerr != nil {

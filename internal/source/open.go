@@ -104,3 +104,24 @@ func NewSource(in *Input, opts ...LinesOption) Source {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// PlainSize returns the size of path when it is an uncompressed regular
+// file (for an ETA), else 0.
+func PlainSize(path string) int64 {
+	if path == "-" {
+		return 0
+	}
+	in, err := Open(path)
+	if err != nil {
+		return 0
+	}
+	defer in.Close()
+	if in.file == nil {
+		return 0
+	}
+	st, err := in.file.Stat()
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
