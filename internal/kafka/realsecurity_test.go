@@ -1,0 +1,330 @@
+package kafka_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/headcount/headcount/internal/kafka"
+)
+
+// The TLS and SASL tests against the real Apache Kafka broker: scripts/kafka
+// starts it with a SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256,
+// SCRAM-SHA-512) and an SSL listener besides the plaintext one, and
+// scripts/test exports their addresses from `scripts/kafka env`:
+//
+//	HEADCOUNT_TEST_KAFKA_SASL      host:port of the SASL_PLAINTEXT listener
+//	HEADCOUNT_TEST_KAFKA_TLS       host:port of the SSL listener
+//	HEADCOUNT_TEST_KAFKA_CA        PEM file of the CA that signed its certificate
+//	HEADCOUNT_TEST_KAFKA_USER      the test user (default headcount)
+//	HEADCOUNT_TEST_KAFKA_PASSWORD  its password (default headcount-secret)
+//
+// By hand: eval "$(KAFKA_PORT=39092 scripts/kafka env)" after starting one.
+
+// secureTimeout is the connect timeout of the tests that must fail: a
+// refusal has to come from the broker well within it, not from the timeout.
+const secureTimeout = 5 * time.Second
+
+// realEnv returns the environment variable name, skipping the test when it
+// is unset, or failing it when HEADCOUNT_REQUIRE_KAFKA=1 (CI), like
+// realBroker.
+func realEnv(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("HEADCOUNT_REQUIRE_KAFKA") == "1" {
+			t.Fatalf("HEADCOUNT_REQUIRE_KAFKA=1 but %s is not set: start a broker with scripts/kafka start and export what scripts/kafka env prints", name)
+		}
+		t.Skipf("no real Kafka broker: set %s (eval \"$(scripts/kafka env)\")", name)
+	}
+	return v
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// realSASL returns the settings for the SASL listener with mechanism.
+func realSASL(t *testing.T, mechanism string) kafka.Config {
+	t.Helper()
+	addr := realEnv(t, "HEADCOUNT_TEST_KAFKA_SASL")
+	return kafka.Config{
+		Brokers:        strings.Split(addr, ","),
+		ClientID:       "headcount-test",
+		ConnectTimeout: secureTimeout,
+		SASL: kafka.SASL{
+			Mechanism: mechanism,
+			User:      envOr("HEADCOUNT_TEST_KAFKA_USER", "headcount"),
+			Password:  envOr("HEADCOUNT_TEST_KAFKA_PASSWORD", "headcount-secret"),
+		},
+	}
+}
+
+// realTLS returns the settings for the SSL listener, trusting its CA.
+func realTLS(t *testing.T) kafka.Config {
+	t.Helper()
+	addr := realEnv(t, "HEADCOUNT_TEST_KAFKA_TLS")
+	ca := realEnv(t, "HEADCOUNT_TEST_KAFKA_CA")
+	return kafka.Config{
+		Brokers:        strings.Split(addr, ","),
+		ClientID:       "headcount-test",
+		ConnectTimeout: secureTimeout,
+		TLS:            kafka.TLS{CAFile: ca},
+	}
+}
+
+// checkAdvertised checks that the broker's metadata, asked through conn,
+// names the listener conn connected to: every later connection (partition
+// leaders, the group coordinator) then uses the same security, so the round
+// trip below really ran through that listener end to end.
+func checkAdvertised(t *testing.T, ctx context.Context, conn kafka.Config) {
+	t.Helper()
+	opts, err := conn.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(md.Brokers) != 1 {
+		t.Fatalf("metadata lists %d brokers, want 1: %v", len(md.Brokers), md.Brokers)
+	}
+	b := md.Brokers[0]
+	if got := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))); got != conn.Brokers[0] {
+		t.Fatalf("the broker advertises %s to a client of %s: later connections would leave this listener", got, conn.Brokers[0])
+	}
+}
+
+// secureRoundTrip produces generated frames to a fresh topic through conn,
+// runs the real pipeline (Kafka source with a group, --until-end, Kafka sink)
+// through it, and checks the output topic, read through it too, against an
+// independent count; a second run of the group reads nothing, so its offsets
+// were committed through the listener.
+func secureRoundTrip(t *testing.T, conn kafka.Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	checkAdvertised(t, ctx, conn)
+	in, out, group := uniqueTopic(t, "in"), uniqueTopic(t, "out"), uniqueTopic(t, "group")
+
+	// 5 frames/s of event time: 600 frames span about 2 minutes, late
+	// frames included.
+	frames := generate(600, 5, 200)
+	want := count(t, frames)
+	var wantFrames uint64
+	for _, w := range want {
+		wantFrames += w.frames
+	}
+	load(t, ctx, conn, in, 2, frames)
+
+	cfg := pipelineConfig(90 * time.Second)
+	stats := countTopic(t, ctx, conn, in, out, group, cfg)
+	if stats.Frames != uint64(len(frames)) || stats.Counted != wantFrames {
+		t.Fatalf("read %d frames, counted %d; want %d, %d (stats %+v)", stats.Frames, stats.Counted, len(frames), wantFrames, stats)
+	}
+	got := finals(t, readAll(t, ctx, conn, out))
+	t.Logf("via %s: %d frames read, %d counted, %d results, %d final minutes", conn.Brokers[0], stats.Frames, stats.Counted, stats.Results, len(got))
+	if len(got) != len(want) {
+		t.Errorf("%d final minutes, want %d", len(got), len(want))
+	}
+	for start, w := range want {
+		g, ok := got[start]
+		switch {
+		case !ok:
+			t.Errorf("minute %d: no final result", start)
+		case g.Users != uint64(len(w.users)) || g.Frames != w.frames || !g.Exact:
+			t.Errorf("minute %d: %d users, %d frames (exact %v); want %d users, %d frames", start, g.Users, g.Frames, g.Exact, len(w.users), w.frames)
+		}
+	}
+
+	if stats2 := countTopic(t, ctx, conn, in, out, group, cfg); stats2.Frames != 0 || stats2.Results != 0 {
+		t.Fatalf("second run of group %s read %d frames, wrote %d results; want 0, 0", group, stats2.Frames, stats2.Results)
+	}
+}
+
+// refused checks that the source (with a group), the sink and the producer
+// all fail on conn with an error containing want, promptly: the broker's
+// refusal, not the connect timeout.
+func refused(t *testing.T, conn kafka.Config, want string, is error) {
+	t.Helper()
+	ctx := context.Background()
+	// franz-go logs each failed attempt as an error: expected here.
+	conn.Logger = slog.New(slog.DiscardHandler)
+	attempts := map[string]func() (interface{ Close() error }, error){
+		"source": func() (interface{ Close() error }, error) {
+			return kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{"hc-refused"}, Group: "hc-refused"})
+		},
+		"sink": func() (interface{ Close() error }, error) {
+			return kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "hc-refused"})
+		},
+		"producer": func() (interface{ Close() error }, error) {
+			return kafka.NewProducer(ctx, kafka.ProducerConfig{Config: conn, Topic: "hc-refused"})
+		},
+	}
+	for name, open := range attempts {
+		begin := time.Now()
+		c, err := open()
+		took := time.Since(begin)
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: connected; want an error containing %q", name, want)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) || (is != nil && !errors.Is(err, is)) {
+			t.Errorf("%s: error %q, want one containing %q", name, err, want)
+		}
+		if !strings.Contains(err.Error(), strings.Join(conn.Brokers, ",")) {
+			t.Errorf("%s: error %q does not name the broker address", name, err)
+		}
+		if took >= conn.ConnectTimeout || strings.Contains(err.Error(), "no answer within") {
+			t.Errorf("%s: failed after %v (connect timeout %v): a timeout, not the refusal", name, took, conn.ConnectTimeout)
+		}
+	}
+}
+
+func TestSASLRealBroker(t *testing.T) {
+	for _, mech := range []string{"plain", "scram-sha-256", "scram-sha-512"} {
+		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
+			conn := realSASL(t, mech)
+			secureRoundTrip(t, conn)
+
+			t.Run("wrong password", func(t *testing.T) {
+				bad := conn
+				bad.SASL.Password += "-wrong"
+				refused(t, bad, "SASL_AUTHENTICATION_FAILED", kerr.SaslAuthenticationFailed)
+			})
+			t.Run("unknown user", func(t *testing.T) {
+				bad := conn
+				bad.SASL.User = "hc-nobody"
+				refused(t, bad, "SASL_AUTHENTICATION_FAILED", kerr.SaslAuthenticationFailed)
+			})
+		})
+	}
+	// A client without SASL on the SASL listener: the broker hangs up, and
+	// franz-go says SASL is probably missing.
+	t.Run("no sasl", func(t *testing.T) {
+		conn := realSASL(t, "")
+		conn.SASL = kafka.SASL{}
+		refused(t, conn, "is SASL missing?", nil)
+	})
+}
+
+func TestTLSRealBroker(t *testing.T) {
+	conn := realTLS(t)
+	t.Run("round trip", func(t *testing.T) {
+		t.Parallel()
+		secureRoundTrip(t, conn)
+	})
+	// The certificate names localhost too (DNS SAN), not only 127.0.0.1.
+	t.Run("localhost", func(t *testing.T) {
+		t.Parallel()
+		c := conn
+		_, port, err := net.SplitHostPort(c.Brokers[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Brokers = []string{net.JoinHostPort("localhost", port)}
+		s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: c, Topic: uniqueTopic(t, "out")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The system roots (--tls without --tls-ca) do not know the test CA.
+	t.Run("system roots", func(t *testing.T) {
+		t.Parallel()
+		c := conn
+		c.TLS = kafka.TLS{Enable: true}
+		refused(t, c, "x509: certificate signed by unknown authority", nil)
+	})
+	// Another CA: the broker's certificate does not verify against it.
+	t.Run("other CA", func(t *testing.T) {
+		t.Parallel()
+		c := conn
+		c.TLS = kafka.TLS{CAFile: otherCA(t)}
+		refused(t, c, "x509: certificate signed by unknown authority", nil)
+	})
+	// --tls-insecure connects to anything, this broker included.
+	t.Run("insecure", func(t *testing.T) {
+		t.Parallel()
+		c := conn
+		c.TLS = kafka.TLS{InsecureSkipVerify: true}
+		s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: c, Topic: uniqueTopic(t, "out")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Plaintext to the SSL listener and TLS to the plaintext one: both are
+	// told apart at once, with franz-go's hint, instead of hanging.
+	t.Run("plaintext client", func(t *testing.T) {
+		t.Parallel()
+		c := conn
+		c.TLS = kafka.TLS{}
+		refused(t, c, "is this a plaintext connection speaking to a tls endpoint?", nil)
+	})
+	t.Run("tls to plaintext listener", func(t *testing.T) {
+		t.Parallel()
+		c := conn
+		c.Brokers = strings.Split(realEnv(t, "HEADCOUNT_TEST_KAFKA"), ",")
+		refused(t, c, "is TLS misconfigured", nil)
+	})
+}
+
+// otherCA writes the PEM of a fresh CA that signed nothing the broker has.
+func otherCA(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(2),
+		Subject:               pkix.Name{CommonName: "headcount other CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign,
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
