@@ -35,7 +35,12 @@ func connect(ctx context.Context, cfg *Config, extra ...kgo.Opt) (*kgo.Client, e
 		if pctx.Err() != nil {
 			err = fmt.Errorf("no answer within %s (%w)", cfg.connectTimeout(), err)
 		}
-		return nil, fmt.Errorf("kafka: cannot reach a broker at %s: %w", strings.Join(cfg.Brokers, ","), err)
+		what := "cannot reach a broker"
+		var ke *kerr.Error
+		if errors.As(err, &ke) {
+			what = "the broker refused the connection" // it answered: authentication, authorization, ...
+		}
+		return nil, fmt.Errorf("kafka: %s at %s: %w", what, strings.Join(cfg.Brokers, ","), err)
 	}
 	return cl, nil
 }
