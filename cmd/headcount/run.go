@@ -66,6 +66,9 @@ func runRun(args []string) int {
 		fmt.Fprintln(os.Stderr, "headcount run:", err)
 		return 2
 	}
+	if fs.NArg() > 0 {
+		return usageErr(fmt.Errorf("unexpected argument %q (the input is --in FILE)", fs.Arg(0)))
+	}
 	kinds, err := window.ParseKinds(*windows)
 	if err != nil {
 		return usageErr(err)
@@ -87,6 +90,14 @@ func runRun(args []string) int {
 	}
 	if *lateness < 0 || *keep < 0 || *idle < 0 || *maxFuture < 0 || *maxJump < 0 {
 		return usageErr(errors.New("durations must not be negative"))
+	}
+	// Timestamps are whole seconds: a positive bound under a second would
+	// act as 0 and hold every frame that moves time forward.
+	if (*maxJump > 0 && *maxJump < time.Second) || (*maxFuture > 0 && *maxFuture < time.Second) {
+		return usageErr(errors.New("--max-jump and --max-future are 0 (off) or at least 1s"))
+	}
+	if *maxFrame < 1 {
+		return usageErr(fmt.Errorf("--max-frame must be at least 1 byte, not %d", *maxFrame))
 	}
 	floor, err := cli.ParseUnix(*minTS)
 	if err != nil {
@@ -183,15 +194,15 @@ func runRun(args []string) int {
 	stats, err := pipeline.Run(ctx, src, results, cfg)
 	stopProgress()
 	stopProgress = func() {}
-	// Output first, input last: the input's Close commits Kafka offsets.
-	for _, c := range []closer{closeDead, closeOut, closeIn} {
-		if cerr := c(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}
+	// Outputs first, input last: the input's Close commits Kafka offsets.
 	if dl != nil {
 		if cerr := dl.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("dead-letter file: %w", cerr)
+		}
+	}
+	for _, c := range []closer{closeDead, closeOut, closeIn} {
+		if cerr := c(); err == nil && cerr != nil {
+			err = cerr
 		}
 	}
 	if !*quiet {

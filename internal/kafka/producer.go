@@ -156,7 +156,7 @@ func (p *Producer) Load(ctx context.Context, src source.Source) (skipped uint64,
 			_ = p.cl.Flush(context.WithoutCancel(ctx)) // the read error is the one to report
 			return skipped, fmt.Errorf("read input: %w", err)
 		}
-		skipped += uint64(b.TooLarge)
+		skipped += uint64(len(b.Oversize))
 		skipped += p.sendBatch(ctx, b)
 	}
 	if err := p.cl.Flush(ctx); err != nil {

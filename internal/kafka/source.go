@@ -37,7 +37,7 @@ type SourceConfig struct {
 	// (empty, or committed by the group) count as done.
 	UntilEnd bool
 	// MaxFrame is the longest record value passed on as a frame; longer
-	// ones are counted as too large (Batch.TooLarge) and skipped, like
+	// ones are counted as too large (Batch.Oversize) and skipped, like
 	// over-long lines of a file. 0: no limit beyond the broker's.
 	MaxFrame int
 	// CommitInterval is how often applied offsets are committed while
@@ -300,11 +300,19 @@ func (s *Source) announceChanges() {
 	s.mu.Lock()
 	add, rm := s.announce, s.revoke
 	s.announce, s.revoke = nil, nil
+	// Revokes go first; an assignment revoked again before this poll
+	// (assign, revoke both pending) is not announced at all.
+	owned := add[:0]
+	for _, key := range add {
+		if s.assigned[key] {
+			owned = append(owned, key)
+		}
+	}
 	s.mu.Unlock()
 	for _, key := range rm {
 		s.queue = append(s.queue, &source.Batch{Partition: s.id(key), Revoked: true})
 	}
-	for _, key := range add {
+	for _, key := range owned {
 		s.queue = append(s.queue, &source.Batch{Partition: s.id(key)})
 	}
 }
@@ -413,10 +421,7 @@ func (s *Source) cut(p kgo.FetchTopicPartition) {
 				continue // a transaction marker: an offset, not a frame
 			}
 			if s.cfg.MaxFrame > 0 && len(r.Value) > s.cfg.MaxFrame {
-				if b.TooLarge == 0 {
-					b.TooLargeSample = append([]byte(nil), r.Value[:min(len(r.Value), 256)]...)
-				}
-				b.TooLarge++
+				b.AddOversize(r.Offset, r.Value)
 				continue
 			}
 			b.Frames = append(b.Frames, r.Value)
@@ -426,7 +431,7 @@ func (s *Source) cut(p kgo.FetchTopicPartition) {
 		if len(b.Offsets) > 0 {
 			b.Offset = b.Offsets[0]
 		}
-		empty := len(b.Frames) == 0 && b.TooLarge == 0
+		empty := len(b.Frames) == 0 && len(b.Oversize) == 0
 		if s.group {
 			// An all-marker batch is still handed on, empty, so that
 			// its offsets are committed in order after the batches

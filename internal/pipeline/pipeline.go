@@ -28,6 +28,12 @@ type DeadLetters interface {
 	Reject(partition int32, offset int64, frame []byte, r frame.Reason) error
 }
 
+// deadFlusher is dead letters that buffer: they are flushed before the
+// offsets of their frames are marked.
+type deadFlusher interface {
+	Flush(ctx context.Context) error
+}
+
 // Committer is a source that records how far its input has been applied
 // (Kafka consumer offsets).
 type Committer interface {
@@ -162,7 +168,12 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 				readErr = ctx.Err()
 				return
 			}
-			jobs <- j // never blocks for long: order bounds the jobs in flight
+			select {
+			case jobs <- j: // never blocks for long: order bounds the jobs in flight
+			case <-ctx.Done():
+				readErr = ctx.Err()
+				return
+			}
 		}
 	}()
 	for range workers {
@@ -170,7 +181,19 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 		go func() {
 			defer wg.Done()
 			p := frame.Parser{TrustProducer: cfg.TrustProducer}
-			for j := range jobs {
+			for {
+				// Workers stop on cancel without waiting for the reader,
+				// which may sit in a Read of an idle stdin.
+				var j *job
+				var ok bool
+				select {
+				case j, ok = <-jobs:
+				case <-ctx.Done():
+					return
+				}
+				if !ok {
+					return
+				}
 				if cfg.Stage == Read {
 					j.recs, j.rejects, j.bytes = j.recs[:0], j.rejects[:0], 0
 					for _, f := range j.b.Frames {
@@ -196,11 +219,17 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 	}
 	for {
 		select {
+		case <-ctx.Done():
+			return a.stats, ctx.Err()
 		case j, ok := <-order:
 			if !ok {
 				goto end
 			}
-			<-j.ready
+			select {
+			case <-j.ready:
+			case <-ctx.Done():
+				return a.stats, ctx.Err()
+			}
 			var err error
 			if cfg.Stage == Full {
 				err = a.apply(j)
@@ -209,12 +238,21 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 				a.stats.Bytes += j.bytes
 				a.stats.Counted += uint64(len(j.recs))
 			}
-			j.b.Release()
-			j.b = nil
-			pool.Put(j)
+			// Results and dead letters are written before the batch is
+			// marked: a committed offset never runs ahead of the output
+			// it caused.
 			if err == nil {
 				err = a.flush(ctx, sink)
 			}
+			if err == nil {
+				err = a.flushDead(ctx)
+			}
+			if err == nil && a.commit != nil && cfg.Stage == Full {
+				a.commit.MarkApplied(j.b)
+			}
+			j.b.Release()
+			j.b = nil
+			pool.Put(j)
 			if err != nil {
 				cancel()
 				return a.stats, err
@@ -241,7 +279,10 @@ end:
 	if err := a.finish(); err != nil {
 		return a.stats, err
 	}
-	return a.stats, a.flush(context.WithoutCancel(ctx), sink)
+	if err := a.flush(context.WithoutCancel(ctx), sink); err != nil {
+		return a.stats, err
+	}
+	return a.stats, a.flushDead(context.WithoutCancel(ctx))
 }
 
 // parse extracts uid and ts from every frame of the job's batch.
@@ -264,6 +305,8 @@ func parse(p *frame.Parser, j *job) {
 type applier struct {
 	cfg    Config
 	now    time.Time // wall clock at the current batch
+	// deadPending says dead letters were written since the last flush.
+	deadPending bool
 	lastWM int64
 	wm     *watermark.Tracker
 	eng    *window.Engine
@@ -287,14 +330,17 @@ func newApplier(cfg Config) *applier {
 func (a *applier) apply(j *job) error {
 	b := j.b
 	if b.Revoked {
+		// Held frames of a revoked partition can no longer be confirmed.
+		if err := a.rejectHeld(b.Partition, a.wm.Partition(b.Partition, a.now).Flush()); err != nil {
+			return err
+		}
 		a.wm.Remove(b.Partition)
 		return nil
 	}
-	a.stats.Frames += uint64(len(b.Frames) + b.TooLarge)
+	a.stats.Frames += uint64(len(b.Frames) + len(b.Oversize))
 	a.stats.Bytes += j.bytes
-	if b.TooLarge > 0 {
-		a.stats.Rejected[frame.TooLarge] += uint64(b.TooLarge)
-		if err := a.reject(b.Partition, -1, b.TooLargeSample, frame.TooLarge); err != nil {
+	for _, o := range b.Oversize {
+		if err := a.reject(b.Partition, o.Offset, o.Head, frame.TooLarge); err != nil {
 			return err
 		}
 	}
@@ -333,15 +379,13 @@ func (a *applier) apply(j *job) error {
 			}
 		}
 	}
-	if a.commit != nil {
-		a.commit.MarkApplied(b)
-	}
 	return nil
 }
 
 // count applies an accepted frame: it may advance the watermark (closing
 // windows before the frame is counted), then it is added to its windows.
 func (a *applier) count(part *watermark.Partition, partition int32, ts int64, h uint64, off int64, f []byte) error {
+	part.Seen(a.now)
 	if part.Observe(ts) {
 		a.advance(a.wm.Watermark(a.now))
 	}
@@ -391,9 +435,9 @@ func (a *applier) advance(w int64) {
 	}
 	a.lastWM = w
 	a.out = a.eng.Corrections(a.out)
-	if w >= a.eng.NextClose() {
-		a.out = a.eng.Close(w, a.out)
-	}
+	// Close also records how far windows have closed (too-late decisions)
+	// and evicts kept windows, so it runs even when no window ends yet.
+	a.out = a.eng.Close(w, a.out)
 }
 
 // reject counts a frame that is not counted and sends it to the dead
@@ -403,7 +447,22 @@ func (a *applier) reject(partition int32, off int64, f []byte, r frame.Reason) e
 	if a.cfg.Dead == nil {
 		return nil
 	}
+	a.deadPending = true
 	return a.cfg.Dead.Reject(partition, off, f, r)
+}
+
+// flushDead flushes buffered dead letters, if any were written.
+func (a *applier) flushDead(ctx context.Context) error {
+	if !a.deadPending {
+		return nil
+	}
+	a.deadPending = false
+	if f, ok := a.cfg.Dead.(deadFlusher); ok {
+		if err := f.Flush(ctx); err != nil {
+			return fmt.Errorf("dead letters: %w", err)
+		}
+	}
+	return nil
 }
 
 // finish rejects what the guard still holds and flushes every window (end

@@ -60,3 +60,27 @@ func (r *sr) Read(p []byte) (int, error) {
 	r.s = r.s[n:]
 	return n, nil
 }
+
+// marks records the batches a source was told it may commit.
+type marks struct {
+	source.Source
+	marked []int64
+}
+
+func (m *marks) MarkApplied(b *source.Batch) { m.marked = append(m.marked, b.Offset) }
+
+// TestMarkAfterWrite: a batch is marked (its offsets may be committed)
+// only once the results it produced are written; when the sink fails, the
+// batch that closed the window is not marked.
+func TestMarkAfterWrite(t *testing.T) {
+	in := "{\"uid\":\"a\",\"ts\":1468244400}\n{\"uid\":\"a\",\"ts\":1468244500}\n"
+	m := &marks{Source: source.NewLines(stringsReader(in), source.ChunkSize(64))}
+	if _, err := Run(context.Background(), m, failing{}, Config{}); err == nil {
+		t.Fatal("no error")
+	}
+	for _, off := range m.marked {
+		if off >= 1 {
+			t.Errorf("batch at line %d marked though its result was not written (marked %v)", off, m.marked)
+		}
+	}
+}

@@ -81,7 +81,7 @@ func (d *DeadLines) Reject(partition int32, offset int64, f []byte, r frame.Reas
 }
 
 // Flush writes buffered dead letters.
-func (d *DeadLines) Flush() error {
+func (d *DeadLines) Flush(context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.w.Flush()
@@ -89,7 +89,7 @@ func (d *DeadLines) Flush() error {
 
 // Close flushes and closes the underlying file.
 func (d *DeadLines) Close() error {
-	err := d.Flush()
+	err := d.Flush(context.Background())
 	if d.c != nil {
 		if cerr := d.c.Close(); err == nil {
 			err = cerr

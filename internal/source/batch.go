@@ -13,11 +13,9 @@ type Batch struct {
 	// Offsets holds each frame's Kafka offset when they are not contiguous
 	// (nil for files).
 	Offsets []int64
-	// TooLarge counts frames the source dropped for exceeding its size
-	// limit; they are not in Frames. TooLargeSample keeps the start of the
-	// first one for the dead-letter output.
-	TooLarge       int
-	TooLargeSample []byte
+	// Oversize lists the frames the source dropped for exceeding its size
+	// limit; they are not in Frames.
+	Oversize []Oversize
 	// Revoked says the partition is no longer this consumer's: it must
 	// stop holding the watermark back. Such a batch has no frames. (A
 	// batch without frames and not revoked announces a new partition,
@@ -54,4 +52,18 @@ func (b *Batch) addLine(frame []byte, line int64) {
 		b.Offsets = append(b.Offsets, line)
 	}
 	b.Frames = append(b.Frames, frame)
+}
+
+// Oversize is a frame dropped for exceeding the source's size limit.
+type Oversize struct {
+	Offset int64  // its line number, or its Kafka offset
+	Head   []byte // its first bytes (at most OversizeHead), for the dead letters
+}
+
+// OversizeHead is how much of a dropped frame is kept.
+const OversizeHead = 256
+
+// AddOversize records a frame dropped as too large.
+func (b *Batch) AddOversize(offset int64, frame []byte) {
+	b.Oversize = append(b.Oversize, Oversize{Offset: offset, Head: append([]byte(nil), frame[:min(len(frame), OversizeHead)]...)})
 }

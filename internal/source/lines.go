@@ -40,7 +40,7 @@ type LinesOption func(*Lines)
 func Fill(on bool) LinesOption { return func(l *Lines) { l.fill = on } }
 
 // MaxFrame sets the longest accepted line; longer lines are counted in
-// Batch.TooLarge and skipped.
+// Batch.Oversize and skipped.
 func MaxFrame(n int) LinesOption { return func(l *Lines) { l.maxFrame = n } }
 
 // ChunkSize sets the read size.
@@ -68,8 +68,7 @@ func (l *Lines) get() *linesBatch {
 		lb := v.(*linesBatch)
 		lb.Frames = lb.Frames[:0]
 		lb.Offsets = nil
-		lb.TooLarge = 0
-		lb.TooLargeSample = lb.TooLargeSample[:0]
+		lb.Oversize = lb.Oversize[:0]
 		return lb
 	}
 	lb := &linesBatch{buf: make([]byte, 0, l.chunk)}
@@ -105,7 +104,7 @@ func (l *Lines) Next(ctx context.Context) (*Batch, error) {
 		}
 		lb.buf = buf
 		b := l.cut(lb)
-		if len(b.Frames) == 0 && b.TooLarge == 0 {
+		if len(b.Frames) == 0 && len(b.Oversize) == 0 {
 			l.pool.Put(lb)
 			continue
 		}
@@ -183,10 +182,7 @@ func (l *Lines) cut(lb *linesBatch) *Batch {
 }
 
 func (l *Lines) tooLarge(b *Batch, line []byte) {
-	if b.TooLarge == 0 {
-		b.TooLargeSample = append(b.TooLargeSample[:0], line[:min(len(line), 256)]...)
-	}
-	b.TooLarge++
+	b.AddOversize(l.lineNo, line)
 	l.lineNo++
 }
 

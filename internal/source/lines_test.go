@@ -28,7 +28,7 @@ func collect(t *testing.T, s Source) (frames []string, tooLarge int) {
 		for _, f := range b.Frames {
 			frames = append(frames, string(f))
 		}
-		tooLarge += b.TooLarge
+		tooLarge += len(b.Oversize)
 		b.Release()
 	}
 }

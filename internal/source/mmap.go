@@ -56,7 +56,7 @@ func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 		b = &Batch{}
 		b.release = func(b *Batch) { m.pool.Put(b) }
 	}
-	b.Frames, b.Offsets, b.TooLarge, b.TooLargeSample = b.Frames[:0], nil, 0, nil
+	b.Frames, b.Offsets, b.Oversize = b.Frames[:0], nil, b.Oversize[:0]
 	b.Offset = m.lineNo
 	end := min(m.pos+m.chunk, len(m.data))
 	for m.pos < end {
@@ -74,10 +74,7 @@ func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 		}
 		m.lineNo++
 		if len(line) > m.maxFrame {
-			if b.TooLarge == 0 {
-				b.TooLargeSample = line[:min(len(line), 256)]
-			}
-			b.TooLarge++
+			b.AddOversize(m.lineNo-1, line)
 			continue
 		}
 		b.addLine(line, m.lineNo-1)

@@ -88,6 +88,11 @@ func (p *Partition) Admit(ts, now int64) Verdict {
 	return Accept
 }
 
+// Seen marks the partition active at now. Only frames that count do so: a
+// partition sending nothing but rejected frames goes idle and stops holding
+// the watermark back.
+func (p *Partition) Seen(now time.Time) { p.lastSeen = now }
+
 // Observe records an accepted frame's ts and reports whether it raised the
 // partition's largest ts (only then can the watermark move).
 func (p *Partition) Observe(ts int64) bool {
@@ -188,16 +193,15 @@ func New(cfg Config) *Tracker {
 	}
 }
 
-// Partition returns the tracker of partition id, creating it, and marks it
-// active at now. A partition created before its first frame holds the
+// Partition returns the tracker of partition id, creating it (as seen at
+// now) when new. A partition created before its first frame holds the
 // watermark back until it has one or is idle.
 func (t *Tracker) Partition(id int32, now time.Time) *Partition {
 	p := t.parts[id]
 	if p == nil {
-		p = &Partition{cfg: &t.cfg, max: math.MinInt64}
+		p = &Partition{cfg: &t.cfg, max: math.MinInt64, lastSeen: now}
 		t.parts[id] = p
 	}
-	p.lastSeen = now
 	return p
 }
 
