@@ -303,16 +303,16 @@ func parse(p *frame.Parser, j *job) {
 
 // applier owns the event-time state: the watermark and the windows.
 type applier struct {
-	cfg    Config
-	now    time.Time // wall clock at the current batch
+	cfg Config
+	now time.Time // wall clock at the current batch
 	// deadPending says dead letters were written since the last flush.
 	deadPending bool
-	lastWM int64
-	wm     *watermark.Tracker
-	eng    *window.Engine
-	commit Committer
-	out    []result.Result
-	stats  Stats
+	lastWM      int64
+	wm          *watermark.Tracker
+	eng         *window.Engine
+	commit      Committer
+	out         []result.Result
+	stats       Stats
 }
 
 func newApplier(cfg Config) *applier {
