@@ -114,3 +114,45 @@ func AppendBytes(dst, v []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(v)))
 	return append(dst, v...)
 }
+
+// Header is the start of every snapshot: a short magic and a version byte.
+type Header struct {
+	Magic   string
+	Version byte
+	// Err is wrapped by every error of Open and Finish, so callers can
+	// test for their package's "invalid snapshot" error.
+	Err error
+}
+
+// Append appends the header.
+func (h Header) Append(b []byte) []byte {
+	b = append(b, h.Magic...)
+	return append(b, h.Version)
+}
+
+// Open checks the header of data and returns a reader of the rest.
+func (h Header) Open(data []byte) (*Reader, error) {
+	n := len(h.Magic)
+	if len(data) < n+1 || string(data[:n]) != h.Magic {
+		return nil, fmt.Errorf("%w: bad magic", h.Err)
+	}
+	if v := data[n]; v != h.Version {
+		return nil, fmt.Errorf("%w: version %d, want %d", h.Err, v, h.Version)
+	}
+	return NewReader(data[n+1:]), nil
+}
+
+// Finish returns the reader's error wrapped in h.Err, or an error if bytes
+// are left over.
+func (h Header) Finish(r *Reader) error {
+	if err := r.Err(); err != nil {
+		if errors.Is(err, h.Err) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", h.Err, err)
+	}
+	if r.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the end", h.Err, r.Len())
+	}
+	return nil
+}

@@ -48,3 +48,28 @@ func TestShort(t *testing.T) {
 		t.Errorf("first failure must win: %v", r.Err())
 	}
 }
+
+func TestHeader(t *testing.T) {
+	errBad := errors.New("bad snapshot")
+	h := Header{Magic: "hcT", Version: 2, Err: errBad}
+	b := binary.AppendUvarint(h.Append(nil), 7)
+	r, err := h.Open(b)
+	if err != nil || r.Uvarint() != 7 || h.Finish(r) != nil {
+		t.Fatalf("round trip: %v", err)
+	}
+	for _, bad := range [][]byte{nil, []byte("hcX\x02"), []byte("hcT\x01")} {
+		if _, err := h.Open(bad); !errors.Is(err, errBad) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	r, _ = h.Open(append(h.Append(nil), 1, 2))
+	r.Byte()
+	if err := h.Finish(r); !errors.Is(err, errBad) {
+		t.Errorf("left-over bytes: %v", err)
+	}
+	r, _ = h.Open(h.Append(nil))
+	r.Uint64()
+	if err := h.Finish(r); !errors.Is(err, errBad) || !errors.Is(err, ErrShort) {
+		t.Errorf("short: %v", err)
+	}
+}

@@ -3,7 +3,6 @@ package watermark
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
@@ -20,17 +19,14 @@ import (
 //	uvarint partitions, then per partition:
 //	  varint id, varint max, varint accepted
 //	  uvarint held, then per held frame: varint ts, uint64 hash, varint offset, uvarint len, frame, varint at
-const snapshotVersion = 1
+var header = binio.Header{Magic: "hcM", Version: 1, Err: ErrSnapshot}
 
-var snapshotMagic = []byte("hcM")
-
-// ErrSnapshot is wrapped by every UnmarshalBinary error.
+// ErrSnapshot is wrapped by every Restore error.
 var ErrSnapshot = errors.New("watermark: invalid snapshot")
 
 // AppendBinary appends the tracker's state to b.
 func (t *Tracker) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, snapshotMagic...)
-	b = append(b, snapshotVersion)
+	b = header.Append(b)
 	b = binary.AppendVarint(b, t.wm)
 	b = binary.AppendUvarint(b, uint64(len(t.parts)))
 	for id, p := range t.parts {
@@ -55,12 +51,9 @@ func (t *Tracker) MarshalBinary() ([]byte, error) { return t.AppendBinary(nil) }
 // Restore replaces the tracker's state with a snapshot's, every partition
 // counting as seen at now. On error the tracker is unchanged.
 func (t *Tracker) Restore(data []byte, now time.Time) error {
-	if len(data) < 4 || string(data[:3]) != string(snapshotMagic) {
-		return fmt.Errorf("%w: bad magic", ErrSnapshot)
-	}
-	r := binio.NewReader(data[3:])
-	if v := r.Byte(); v != snapshotVersion {
-		return fmt.Errorf("%w: version %d, want %d", ErrSnapshot, v, snapshotVersion)
+	r, err := header.Open(data)
+	if err != nil {
+		return err
 	}
 	wm := r.Varint()
 	n := r.Count(4)
@@ -84,14 +77,8 @@ func (t *Tracker) Restore(data []byte, now time.Time) error {
 		}
 		parts[int32(id)] = p
 	}
-	if err := r.Err(); err != nil {
-		if !errors.Is(err, ErrSnapshot) {
-			err = fmt.Errorf("%w: %w", ErrSnapshot, err)
-		}
+	if err := header.Finish(r); err != nil {
 		return err
-	}
-	if r.Len() != 0 {
-		return fmt.Errorf("%w: %d bytes after the end", ErrSnapshot, r.Len())
 	}
 	t.wm, t.parts = wm, parts
 	return nil

@@ -20,17 +20,14 @@ import (
 //	  uvarint windows, then per window:
 //	    varint start, varint end, uvarint frames, uvarint rev, byte flags (1 dirty, 2 closed)
 //	    uvarint len, counter (sketch.Counter's binary form)
-const snapshotVersion = 1
-
-var snapshotMagic = []byte("hcW")
+var header = binio.Header{Magic: "hcW", Version: 1, Err: ErrSnapshot}
 
 // ErrSnapshot is wrapped by every UnmarshalBinary error.
 var ErrSnapshot = errors.New("window: invalid snapshot")
 
 // AppendBinary appends the engine's state to b.
 func (e *Engine) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, snapshotMagic...)
-	b = append(b, snapshotVersion)
+	b = header.Append(b)
 	b = binary.AppendVarint(b, e.closedTo)
 	b = binary.AppendUvarint(b, uint64(len(e.lanes)))
 	for i := range e.lanes {
@@ -70,12 +67,9 @@ func (e *Engine) MarshalBinary() ([]byte, error) { return e.AppendBinary(nil) }
 // (its zone and counting mode come from the snapshot's counters and the
 // engine's configuration). On error the engine is unchanged.
 func (e *Engine) UnmarshalBinary(data []byte) error {
-	if len(data) < 4 || string(data[:3]) != string(snapshotMagic) {
-		return fmt.Errorf("%w: bad magic", ErrSnapshot)
-	}
-	r := binio.NewReader(data[3:])
-	if v := r.Byte(); v != snapshotVersion {
-		return fmt.Errorf("%w: version %d, want %d", ErrSnapshot, v, snapshotVersion)
+	r, err := header.Open(data)
+	if err != nil {
+		return err
 	}
 	closedTo := r.Varint()
 	nLanes := r.Count(2)
@@ -122,14 +116,8 @@ func (e *Engine) UnmarshalBinary(data []byte) error {
 			m[s.start] = s
 		}
 	}
-	if err := r.Err(); err != nil {
-		if !errors.Is(err, ErrSnapshot) {
-			err = fmt.Errorf("%w: %w", ErrSnapshot, err)
-		}
+	if err := header.Finish(r); err != nil {
 		return err
-	}
-	if r.Len() != 0 {
-		return fmt.Errorf("%w: %d bytes after the end", ErrSnapshot, r.Len())
 	}
 	e.lanes, e.closedTo, e.next = lanes, closedTo, next
 	e.free = nil
