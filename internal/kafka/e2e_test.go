@@ -282,18 +282,7 @@ func roundTrip(t *testing.T, conn kafka.Config, n int) {
 	}
 	recs := readAll(t, ctx, conn, out)
 	got := finals(t, recs)
-	if len(got) != len(want) {
-		t.Errorf("%d final minutes, want %d", len(got), len(want))
-	}
-	for start, w := range want {
-		g, ok := got[start]
-		switch {
-		case !ok:
-			t.Errorf("minute %d: no final result", start)
-		case g.Users != uint64(len(w.users)) || g.Frames != w.frames || !g.Exact:
-			t.Errorf("minute %d: %d users, %d frames (exact %v); want %d users, %d frames", start, g.Users, g.Frames, g.Exact, len(w.users), w.frames)
-		}
-	}
+	checkFinals(t, got, want)
 
 	// Offsets were committed: the same group has nothing left to read.
 	stats2 := countTopic(t, ctx, conn, in, out, group, cfg)
@@ -537,5 +526,23 @@ func TestTLSFake(t *testing.T) {
 	conn.TLS = kafka.TLS{InsecureSkipVerify: true}
 	if _, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"}); err != nil {
 		t.Fatalf("--tls-insecure: %v", err)
+	}
+}
+
+// checkFinals compares the final result of every minute with the
+// independent count.
+func checkFinals(t *testing.T, got map[int64]outResult, want map[int64]*minute) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%d final minutes, want %d", len(got), len(want))
+	}
+	for start, w := range want {
+		g, ok := got[start]
+		switch {
+		case !ok:
+			t.Errorf("minute %d: no final result", start)
+		case g.Users != uint64(len(w.users)) || g.Frames != w.frames || !g.Exact:
+			t.Errorf("minute %d: %d users, %d frames (exact %v); want %d users, %d frames", start, g.Users, g.Frames, g.Exact, len(w.users), w.frames)
+		}
 	}
 }
