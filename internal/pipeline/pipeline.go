@@ -331,7 +331,7 @@ func (a *applier) apply(j *job) error {
 	b := j.b
 	if b.Revoked {
 		// Held frames of a revoked partition can no longer be confirmed.
-		if err := a.rejectHeld(b.Partition, a.wm.Partition(b.Partition, a.now).Flush()); err != nil {
+		if err := a.finishPartition(b.Partition, a.wm.Partition(b.Partition, a.now)); err != nil {
 			return err
 		}
 		a.wm.Remove(b.Partition)
@@ -470,12 +470,24 @@ func (a *applier) flushDead(ctx context.Context) error {
 func (a *applier) finish() error {
 	var err error
 	a.wm.Partitions(func(id int32, p *watermark.Partition) {
-		if e := a.rejectHeld(id, p.Flush()); e != nil && err == nil {
+		if e := a.finishPartition(id, p); e != nil && err == nil {
 			err = e
 		}
 	})
 	a.out = a.eng.Flush(a.out)
 	return err
+}
+
+// finishPartition settles what the jump guard of a partition still holds
+// when its input ends or it is revoked.
+func (a *applier) finishPartition(id int32, p *watermark.Partition) error {
+	released, refuted := p.Finish()
+	for _, h := range released {
+		if err := a.count(p, id, h.TS, h.Hash, h.Offset, h.Frame); err != nil {
+			return err
+		}
+	}
+	return a.rejectHeld(id, refuted)
 }
 
 func (a *applier) flush(ctx context.Context, sink Sink) error {

@@ -55,6 +55,7 @@ func TestGuard(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := New(cfg)
 			p := tr.Partition(0, time.Unix(now, 0))
+			warmUp(t, p, 1e9, now)
 			var got []string
 			for _, ts := range tt.ts {
 				got = append(got, step(p, ts, now)...)
@@ -69,7 +70,7 @@ func TestGuard(t *testing.T) {
 func TestGuardBounded(t *testing.T) {
 	tr := New(Config{MaxJump: time.Hour, MaxHeld: 4, Confirm: 1000})
 	p := tr.Partition(0, time.Unix(0, 0))
-	step(p, 1000, 0)
+	p.max = 1000 // its time is known (Confirm is too large to warm up)
 	refuted := 0
 	for i := int64(0); i < 10; i++ {
 		if p.Admit(1e9*(i+1), 0) != Hold {
@@ -81,8 +82,8 @@ func TestGuardBounded(t *testing.T) {
 	if len(p.held) != 4 || refuted != 6 {
 		t.Errorf("held %d refuted %d", len(p.held), refuted)
 	}
-	if n := len(p.Flush()); n != 4 {
-		t.Errorf("flush %d", n)
+	if released, refuted := p.Finish(); len(released) != 0 || len(refuted) != 4 {
+		t.Errorf("finish: released %d refuted %d", len(released), len(refuted))
 	}
 }
 
@@ -95,4 +96,41 @@ func join(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// warmUp confirms a partition's time with its first frames, which the guard
+// holds until DefaultConfirm of them agree.
+func warmUp(t *testing.T, p *Partition, ts, now int64) {
+	t.Helper()
+	var got []string
+	for range DefaultConfirm {
+		got = append(got, step(p, ts, now)...)
+	}
+	if s := join(got); s != "h h r r r" {
+		t.Fatalf("warm-up: %q", s)
+	}
+}
+
+// TestGuardFirstFrames: a partition's first frames are held until they
+// agree, so a flipped first frame does not set its time; if the input ends
+// before any agree, the largest agreeing group is released.
+func TestGuardFirstFrames(t *testing.T) {
+	const now = 2_000_000_000
+	cfg := Config{MaxJump: time.Hour, Confirm: 3, Refute: 3}
+	p := New(cfg).Partition(0, time.Unix(now, 0))
+	var got []string
+	for _, ts := range []int64{1.9e9, 1e9, 1e9 + 1, 1e9 + 2, 1e9 + 3, 1e9 + 4, 1e9 + 5} {
+		got = append(got, step(p, ts, now)...)
+	}
+	if s := join(got); s != "h h h r r r a a a x" {
+		t.Errorf("flipped first frame: %q", s)
+	}
+	q := New(cfg).Partition(1, time.Unix(now, 0))
+	for _, ts := range []int64{1e9, 1.9e9, 1e9 + 1} {
+		step(q, ts, now)
+	}
+	released, refuted := q.Finish()
+	if len(released) != 2 || len(refuted) != 1 || refuted[0].TS != 1.9e9 {
+		t.Errorf("finish: released %v refuted %v", released, refuted)
+	}
 }

@@ -1,7 +1,9 @@
 package watermark
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -81,7 +83,9 @@ func (p *Partition) Admit(ts, now int64) Verdict {
 	if ts < c.MinTS || (c.MaxFuture > 0 && ts > addSat(now, int64(c.MaxFuture/time.Second))) {
 		return Bogus
 	}
-	if c.MaxJump > 0 && p.max != math.MinInt64 && ts > addSat(p.max, int64(c.MaxJump/time.Second)) {
+	// With the guard on, a partition's first frames are held too until
+	// Confirm of them agree: a flipped first frame must not set the time.
+	if c.MaxJump > 0 && (p.max == math.MinInt64 || ts > addSat(p.max, int64(c.MaxJump/time.Second))) {
 		return Hold
 	}
 	p.accepted++
@@ -159,11 +163,51 @@ func (p *Partition) Refuted() []Held {
 	return p.out
 }
 
-// Flush returns every held frame (end of input: none can be confirmed).
-func (p *Partition) Flush() []Held {
-	p.out = append(p.out[:0], p.held...)
+// Finish ends the partition's input (end of input, or revoked): nothing
+// more can confirm a held frame. If the partition never had its time
+// confirmed (fewer than Confirm frames in all), the largest group of held
+// frames within MaxJump of each other is released, the earliest group on a
+// tie; every other held frame is refuted. Both are valid until the next
+// call.
+func (p *Partition) Finish() (released, refuted []Held) {
+	p.out = p.out[:0]
+	best := -1
+	if p.max == math.MinInt64 {
+		jump := int64(p.cfg.MaxJump / time.Second)
+		bestNear := 0
+		for i := range p.held {
+			near := 0
+			for j := range p.held {
+				if d := p.held[j].TS - p.held[i].TS; d <= jump && d >= -jump {
+					near++
+				}
+			}
+			if near > bestNear {
+				best, bestNear = i, near
+			}
+		}
+	}
+	if best >= 0 {
+		jump := int64(p.cfg.MaxJump / time.Second)
+		center := p.held[best].TS
+		for _, h := range p.held {
+			if d := h.TS - center; d <= jump && d >= -jump {
+				p.out = append(p.out, h)
+			}
+		}
+	}
+	n := len(p.out)
+	for _, h := range p.held {
+		if best < 0 {
+			p.out = append(p.out, h)
+			continue
+		}
+		if d := h.TS - p.held[best].TS; d > int64(p.cfg.MaxJump/time.Second) || d < -int64(p.cfg.MaxJump/time.Second) {
+			p.out = append(p.out, h)
+		}
+	}
 	p.held = p.held[:0]
-	return p.out
+	return p.out[:n], p.out[n:]
 }
 
 // Tracker combines partitions into the pipeline's watermark.
@@ -205,10 +249,11 @@ func (t *Tracker) Partition(id int32, now time.Time) *Partition {
 	return p
 }
 
-// Partitions calls fn for every partition (to flush held frames).
+// Partitions calls fn for every partition, in id order (to settle held
+// frames at the end, deterministically).
 func (t *Tracker) Partitions(fn func(id int32, p *Partition)) {
-	for id, p := range t.parts {
-		fn(id, p)
+	for _, id := range slices.Sorted(maps.Keys(t.parts)) {
+		fn(id, t.parts[id])
 	}
 }
 
