@@ -10,7 +10,10 @@ import (
 	"syscall"
 
 	"github.com/headcount/headcount/internal/cli"
+	"github.com/headcount/headcount/internal/dashboard"
 	"github.com/headcount/headcount/internal/demo"
+	"github.com/headcount/headcount/internal/metrics"
+	"github.com/headcount/headcount/internal/pipeline"
 )
 
 func init() { commands["demo"] = runDemo }
@@ -43,6 +46,7 @@ func runDemo(args []string) int {
 	minutes := fs.Int("minutes", 0, "stop after this many final minutes (default 0: until Ctrl-C)")
 	speedup := fs.Float64("speedup", 10, "event time runs this many times faster than the wall clock: a minute closes every 60/N seconds")
 	partitions := fs.Int("partitions", 4, "partitions of the input topic")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "HOST:PORT of the live dashboard (and /metrics); if it is taken, a free port is used; empty: none")
 	if err := cli.Parse(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -60,7 +64,7 @@ func runDemo(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := demo.Run(ctx, demo.Config{
+	cfg := demo.Config{
 		Rate:       *rate,
 		Users:      *users,
 		Minutes:    *minutes,
@@ -68,7 +72,21 @@ func runDemo(args []string) int {
 		Partitions: *partitions,
 		Out:        os.Stdout,
 		Status:     os.Stderr,
-	})
+	}
+	if *httpAddr != "" {
+		m, board := metrics.New(), dashboard.New()
+		addr, err := m.Serve(ctx, *httpAddr, board.Register)
+		if err != nil {
+			addr, err = m.Serve(ctx, "127.0.0.1:0", board.Register)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(os.Stderr, "demo: live dashboard at http://%s/\n", addr)
+		cfg.Observe = func(s *pipeline.Stats) { m.Observe(s); board.Observe(s) }
+		cfg.Tee = board.Tee
+	}
+	err := demo.Run(ctx, cfg)
 	if err != nil {
 		return fail(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/headcount/headcount/internal/cli"
+	"github.com/headcount/headcount/internal/dashboard"
 	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/metrics"
 	"github.com/headcount/headcount/internal/pipeline"
@@ -50,7 +51,7 @@ func runRun(args []string) int {
 	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest accepted frame in bytes; longer ones are rejected as too-large")
 	dead := fs.String("dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
 	trust := fs.Bool("trust-producer", false, "fast mode that trusts the producer: stop reading a frame once its top-level uid and ts are found; the rest of the frame is not validated (broken or duplicate-key frames after them count)")
-	metricsAddr := fs.String("metrics", "", "HOST:PORT to serve Prometheus /metrics and /healthz on (e.g. 127.0.0.1:9464); empty: none")
+	httpAddr := fs.String("http", "", "HOST:PORT to serve the live dashboard (/), Prometheus /metrics and /healthz on (e.g. 127.0.0.1:9464); empty: none")
 	showProgress := fs.Bool("progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal (default: only on a terminal, and not with --quiet)")
 	quiet := fs.Bool("quiet", false, "no end-of-run summary on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
@@ -145,14 +146,16 @@ func runRun(args []string) int {
 	}
 	var observers []func(*pipeline.Stats)
 	stopProgress := func() {}
-	if *metricsAddr != "" {
+	if *httpAddr != "" {
 		m := metrics.New()
-		addr, err := m.Serve(ctx, *metricsAddr)
+		board := dashboard.New()
+		addr, err := m.Serve(ctx, *httpAddr, board.Register)
 		if err != nil {
 			return fail(err)
 		}
-		observers = append(observers, m.Observe)
-		slog.Info("metrics", "url", "http://"+addr.String()+"/metrics")
+		observers = append(observers, m.Observe, board.Observe)
+		results = board.Tee(results)
+		slog.Info("serving", "dashboard", "http://"+addr.String()+"/", "metrics", "http://"+addr.String()+"/metrics")
 	}
 	tty := progress.IsTerminal(os.Stderr)
 	if *showProgress || (tty && !*quiet) {

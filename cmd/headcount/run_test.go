@@ -68,8 +68,8 @@ func TestRunCommandErrors(t *testing.T) {
 		{"zero max-frame", []string{"--max-frame", "0"}, 2},
 		{"positional input", []string{"data.jsonl"}, 2},
 		{"missing input", []string{"--in", filepath.Join(t.TempDir(), "missing"), "--quiet"}, 1},
-		{"bad metrics address", []string{"--in", os.DevNull, "--metrics", "256.0.0.1:99999", "--quiet"}, 1},
-		{"metrics on a free port", []string{"--in", os.DevNull, "--metrics", "127.0.0.1:0", "--quiet"}, 0},
+		{"bad http address", []string{"--in", os.DevNull, "--http", "256.0.0.1:99999", "--quiet"}, 1},
+		{"http on a free port", []string{"--in", os.DevNull, "--http", "127.0.0.1:0", "--quiet"}, 0},
 		{"progress", []string{"--in", os.DevNull, "--progress", "--quiet"}, 0},
 	}
 	for _, tt := range tests {

@@ -59,6 +59,10 @@ type Config struct {
 	StatusEvery time.Duration
 	// Logger for the Kafka clients; default: warnings and errors only.
 	Logger *slog.Logger
+	// Observe and Tee, if set, connect a dashboard: Observe receives the
+	// pipeline's stats, Tee wraps its result sink.
+	Observe func(*pipeline.Stats)
+	Tee     func(pipeline.Sink) pipeline.Sink
 }
 
 func (c *Config) defaults() {
@@ -182,7 +186,12 @@ func Run(ctx context.Context, cfg Config) error {
 		Dead:  &countDead{st: &st},
 		Now:   clock.Now,
 	}
-	_, err = pipeline.Run(ctx, src, sink, pcfg)
+	var results pipeline.Sink = sink
+	if cfg.Tee != nil {
+		results = cfg.Tee(results)
+	}
+	pcfg.Observe = cfg.Observe
+	_, err = pipeline.Run(ctx, src, results, pcfg)
 	cancel()
 	wg.Wait()
 	close(errs)

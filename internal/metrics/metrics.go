@@ -49,9 +49,13 @@ func (m *Metrics) Snapshot() pipeline.Stats {
 	return m.st
 }
 
-// Handler serves /metrics and /healthz.
-func (m *Metrics) Handler() http.Handler {
+// Handler serves /metrics and /healthz, and whatever extra registers (the
+// dashboard).
+func (m *Metrics) Handler(extra ...func(*http.ServeMux)) http.Handler {
 	mux := http.NewServeMux()
+	for _, register := range extra {
+		register(mux)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -62,12 +66,12 @@ func (m *Metrics) Handler() http.Handler {
 
 // Serve listens on addr until ctx is done. It returns once the listener is
 // up (or failed), serving in the background.
-func (m *Metrics) Serve(ctx context.Context, addr string) (net.Addr, error) {
+func (m *Metrics) Serve(ctx context.Context, addr string, extra ...func(*http.ServeMux)) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: m.Handler(extra...), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
