@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/headcount/headcount/internal/dashboard"
 )
 
 // syncBuffer is a bytes.Buffer safe for the demo's goroutines.
@@ -33,7 +35,9 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	begin := time.Now()
-	err := Run(ctx, Config{Rate: 100, Users: 500, Minutes: 2, Speedup: 60, Out: &out, Status: &status, StatusEvery: 500 * time.Millisecond})
+	board := dashboard.New()
+	err := Run(ctx, Config{Rate: 100, Users: 500, Minutes: 2, Speedup: 60, Out: &out, Status: &status, StatusEvery: 500 * time.Millisecond,
+		Observe: board.Observe, Tee: board.Tee})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +58,9 @@ func TestDemo(t *testing.T) {
 	}
 	if finals != 2 || len(lines)%2 != 0 {
 		t.Fatalf("%d finals; output:\n%s", finals, out.String())
+	}
+	if st := board.Snapshot(); len(st.Windows["minute"]) < 2 || st.Counted == 0 {
+		t.Errorf("dashboard saw %d minutes, %d frames counted", len(st.Windows["minute"]), st.Counted)
 	}
 	if !strings.Contains(status.String(), "status: event time") {
 		t.Errorf("no status line:\n%s", status.String())
