@@ -50,8 +50,8 @@ type Config struct {
 	// Partitions of the input topic (default 4).
 	Partitions int
 	// Lateness is the pipeline's allowed lateness in event time (default
-	// 5s). Frames are late by up to 30 s (1%), so some miss their minute
-	// and are reported as too late.
+	// 5s). Frames are late by up to 30 s (1%): those that miss their
+	// minute's close are counted as corrections.
 	Lateness time.Duration
 	// Out receives the final counts; Status the periodic status lines.
 	Out, Status io.Writer

@@ -14,8 +14,11 @@
 // the embedded broker keeps its log in memory, so the demo deletes records
 // once its group has committed them.
 //
-// 1% of the frames arrive up to 30 s late (event time); those later than the
-// lateness (5 s) whose minute has already closed are not counted and are
+// 1% of the frames arrive up to 30 s late (event time). Those later than the
+// lateness (5 s) find their minute closed but kept (the run command's
+// --keep of an hour): they are counted and the minute is republished as a
+// correction; the printer shows the latest correction of each minute just
+// before the next minute's final count. Frames later than --keep would be
 // shown in the status line as "too late", as the dead-letter output would
-// receive them.
+// receive them; with these delays there are none.
 package demo
