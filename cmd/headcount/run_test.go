@@ -91,3 +91,27 @@ func TestBenchCommand(t *testing.T) {
 		t.Errorf("no input: exit %d, want 2", code)
 	}
 }
+
+// TestRunTrustProducer: a frame that breaks after uid and ts is rejected by
+// default and counted with --trust-producer.
+func TestRunTrustProducer(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte("{\"uid\":\"a\",\"ts\":1468244400,\"x\":[1,\n{\"uid\":\"b\",\"ts\":1468244401}\n"), 0o644)
+	for _, tc := range []struct {
+		args  []string
+		users string
+	}{
+		{nil, `"users":1,`},
+		{[]string{"--trust-producer"}, `"users":2,`},
+	} {
+		out := filepath.Join(dir, "out.jsonl")
+		if code := runRun(append([]string{"--in", in, "--out", out, "--quiet"}, tc.args...)); code != 0 {
+			t.Fatalf("%v: exit %d", tc.args, code)
+		}
+		got, _ := os.ReadFile(out)
+		if !strings.Contains(string(got), tc.users) {
+			t.Errorf("%v: %s", tc.args, got)
+		}
+	}
+}
