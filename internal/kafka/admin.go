@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strconv"
@@ -36,9 +38,18 @@ func connect(ctx context.Context, cfg *Config, extra ...kgo.Opt) (*kgo.Client, e
 			err = fmt.Errorf("no answer within %s (%w)", cfg.connectTimeout(), err)
 		}
 		what := "cannot reach a broker"
-		var ke *kerr.Error
-		if errors.As(err, &ke) {
+		var (
+			ke    *kerr.Error
+			alert tls.AlertError
+			x509e x509.UnknownAuthorityError
+		)
+		switch {
+		case errors.As(err, &ke):
 			what = "the broker refused the connection" // it answered: authentication, authorization, ...
+		case errors.As(err, &alert) || strings.Contains(err.Error(), "remote error: tls:"):
+			what = "the broker refused the TLS handshake (a client certificate: --tls-cert, --tls-key?)"
+		case errors.As(err, &x509e) || strings.Contains(err.Error(), "x509:"):
+			what = "the broker's certificate is not trusted (--tls-ca?)"
 		}
 		return nil, fmt.Errorf("kafka: %s at %s: %w", what, strings.Join(cfg.Brokers, ","), err)
 	}

@@ -28,14 +28,21 @@ import (
 
 // The TLS and SASL tests against the real Apache Kafka broker: scripts/kafka
 // starts it with a SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256,
-// SCRAM-SHA-512) and an SSL listener besides the plaintext one, and
-// scripts/test exports their addresses from `scripts/kafka env`:
+// SCRAM-SHA-512), an SSL listener, a SASL_SSL listener (the same mechanisms
+// over TLS) and an SSL listener that requires a client certificate (mutual
+// TLS) besides the plaintext one, and scripts/test exports their addresses
+// from `scripts/kafka env`:
 //
-//	HEADCOUNT_TEST_KAFKA_SASL      host:port of the SASL_PLAINTEXT listener
-//	HEADCOUNT_TEST_KAFKA_TLS       host:port of the SSL listener
-//	HEADCOUNT_TEST_KAFKA_CA        PEM file of the CA that signed its certificate
-//	HEADCOUNT_TEST_KAFKA_USER      the test user (default headcount)
-//	HEADCOUNT_TEST_KAFKA_PASSWORD  its password (default headcount-secret)
+//	HEADCOUNT_TEST_KAFKA_SASL         host:port of the SASL_PLAINTEXT listener
+//	HEADCOUNT_TEST_KAFKA_TLS          host:port of the SSL listener
+//	HEADCOUNT_TEST_KAFKA_SASL_SSL     host:port of the SASL_SSL listener
+//	HEADCOUNT_TEST_KAFKA_MTLS         host:port of the SSL listener with client auth
+//	HEADCOUNT_TEST_KAFKA_CA           PEM file of the CA that signed the broker's
+//	                                  certificate and the client certificate
+//	HEADCOUNT_TEST_KAFKA_CLIENT_CERT  PEM client certificate for the mTLS listener
+//	HEADCOUNT_TEST_KAFKA_CLIENT_KEY   its PEM private key
+//	HEADCOUNT_TEST_KAFKA_USER         the test user (default headcount)
+//	HEADCOUNT_TEST_KAFKA_PASSWORD     its password (default headcount-secret)
 //
 // By hand: eval "$(KAFKA_PORT=39092 scripts/kafka env)" after starting one.
 
@@ -91,6 +98,34 @@ func realTLS(t *testing.T) kafka.Config {
 		ClientID:       "headcount-test",
 		ConnectTimeout: secureTimeout,
 		TLS:            kafka.TLS{CAFile: ca},
+	}
+}
+
+// realSASLSSL returns the settings for the SASL_SSL listener with
+// mechanism, trusting its CA.
+func realSASLSSL(t *testing.T, mechanism string) kafka.Config {
+	t.Helper()
+	conn := realSASL(t, mechanism)
+	conn.Brokers = strings.Split(realEnv(t, "HEADCOUNT_TEST_KAFKA_SASL_SSL"), ",")
+	conn.TLS = kafka.TLS{CAFile: realEnv(t, "HEADCOUNT_TEST_KAFKA_CA")}
+	return conn
+}
+
+// realMTLS returns the settings for the SSL listener that requires a client
+// certificate, trusting its CA and presenting the test client certificate
+// (what --tls-ca, --tls-cert and --tls-key set).
+func realMTLS(t *testing.T) kafka.Config {
+	t.Helper()
+	addr := realEnv(t, "HEADCOUNT_TEST_KAFKA_MTLS")
+	return kafka.Config{
+		Brokers:        strings.Split(addr, ","),
+		ClientID:       "headcount-test",
+		ConnectTimeout: secureTimeout,
+		TLS: kafka.TLS{
+			CAFile:   realEnv(t, "HEADCOUNT_TEST_KAFKA_CA"),
+			CertFile: realEnv(t, "HEADCOUNT_TEST_KAFKA_CLIENT_CERT"),
+			KeyFile:  realEnv(t, "HEADCOUNT_TEST_KAFKA_CLIENT_KEY"),
+		},
 	}
 }
 
@@ -289,6 +324,101 @@ func TestTLSRealBroker(t *testing.T) {
 		c.Brokers = strings.Split(realEnv(t, "HEADCOUNT_TEST_KAFKA"), ",")
 		refused(t, c, "is TLS misconfigured", nil)
 	})
+}
+
+// SASL over TLS: the three mechanisms on the SASL_SSL listener, each through
+// the whole pipeline, and refusals that come from the broker's SASL check
+// after the TLS handshake.
+func TestSASLSSLRealBroker(t *testing.T) {
+	for _, mech := range []string{"plain", "scram-sha-256", "scram-sha-512"} {
+		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
+			conn := realSASLSSL(t, mech)
+			secureRoundTrip(t, conn)
+
+			t.Run("wrong password", func(t *testing.T) {
+				bad := conn
+				bad.SASL.Password += "-wrong"
+				refused(t, bad, "SASL_AUTHENTICATION_FAILED", kerr.SaslAuthenticationFailed)
+			})
+		})
+	}
+	// TLS alone is not enough on this listener: it is not a plain SSL one.
+	t.Run("no sasl", func(t *testing.T) {
+		t.Parallel()
+		conn := realSASLSSL(t, "")
+		conn.SASL = kafka.SASL{}
+		refused(t, conn, "is SASL missing?", nil)
+	})
+	// SASL without TLS: franz-go's plaintext-to-TLS hint, not a hang.
+	t.Run("no tls", func(t *testing.T) {
+		t.Parallel()
+		conn := realSASLSSL(t, "scram-sha-512")
+		conn.TLS = kafka.TLS{}
+		refused(t, conn, "is this a plaintext connection speaking to a tls endpoint?", nil)
+	})
+}
+
+// Mutual TLS (--tls-cert, --tls-key): the listener requires a client
+// certificate signed by the test CA.
+func TestMTLSRealBroker(t *testing.T) {
+	conn := realMTLS(t)
+	t.Run("round trip", func(t *testing.T) {
+		t.Parallel()
+		secureRoundTrip(t, conn)
+	})
+	// Without a client certificate the broker ends the handshake with an
+	// alert (in TLS 1.3 after the client thinks it is done, so it shows on
+	// the first request), at once rather than at the connect timeout.
+	t.Run("no client certificate", func(t *testing.T) {
+		t.Parallel()
+		c := conn
+		c.TLS.CertFile, c.TLS.KeyFile = "", ""
+		refused(t, c, "remote error: tls: ", nil) // "bad certificate" from Java 17; other JDKs may say "certificate required"
+	})
+	// A certificate the broker's truststore does not vouch for is no better
+	// than none: the broker checks the chain, not only that one was sent.
+	t.Run("untrusted client certificate", func(t *testing.T) {
+		t.Parallel()
+		c := conn
+		c.TLS.CertFile, c.TLS.KeyFile = selfSignedClient(t)
+		refused(t, c, "remote error: tls: ", nil) // "bad certificate" from Java 17; other JDKs may say "certificate required"
+	})
+}
+
+// selfSignedClient writes a fresh self-signed client certificate and its key
+// (PEM files): well formed, but signed by no CA the broker trusts.
+func selfSignedClient(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "headcount-client"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }
 
 // otherCA writes the PEM of a fresh CA that signed nothing the broker has.
