@@ -47,6 +47,12 @@ type Engine struct {
 	next     int64 // the earliest end of an open window
 	keep     int64
 	free     []*state
+	// keptEnd is the earliest end of a kept window, and corrected says a
+	// kept window counted a late frame: both spare Close and Corrections
+	// a walk over the kept windows at every move of the watermark (sparse
+	// history moves it at nearly every frame).
+	keptEnd   int64
+	corrected bool
 }
 
 // NewEngine returns an engine with no open windows.
@@ -59,7 +65,7 @@ func NewEngine(cfg Config) *Engine {
 	if loc == nil {
 		loc = time.UTC
 	}
-	e := &Engine{loc: loc, counter: cfg.Counter, closedTo: math.MinInt64, next: math.MaxInt64, keep: int64(cfg.Keep / time.Second)}
+	e := &Engine{loc: loc, counter: cfg.Counter, closedTo: math.MinInt64, next: math.MaxInt64, keptEnd: math.MaxInt64, keep: int64(cfg.Keep / time.Second)}
 	for _, k := range kinds {
 		e.lanes = append(e.lanes, lane{kind: k, open: map[int64]*state{}, kept: map[int64]*state{}})
 	}
@@ -84,6 +90,9 @@ func (e *Engine) Add(ts int64, h uint64) (counted, late int) {
 		s.counter.Add(h)
 		s.frames++
 		s.dirty = true
+		if s.closed {
+			e.corrected = true
+		}
 		counted++
 	}
 	return counted, late
@@ -103,6 +112,7 @@ func (e *Engine) find(l *lane, ts int64) *state {
 			s = e.alloc(start, end)
 			s.closed = true
 			l.kept[start] = s
+			e.keptEnd = min(e.keptEnd, end)
 		}
 		return s
 	}
@@ -140,7 +150,9 @@ func (e *Engine) Close(wm int64, dst []result.Result) []result.Result {
 		return dst
 	}
 	e.closedTo = wm
-	e.evict(wm)
+	if e.keep > 0 && e.keptEnd <= wm-e.keep {
+		e.evict(wm)
+	}
 	if wm < e.next {
 		return dst
 	}
@@ -149,16 +161,19 @@ func (e *Engine) Close(wm int64, dst []result.Result) []result.Result {
 
 // evict frees kept windows that are past Keep at watermark wm.
 func (e *Engine) evict(wm int64) {
+	e.keptEnd = math.MaxInt64
 	for i := range e.lanes {
 		l := &e.lanes[i]
 		for start, s := range l.kept {
-			if s.end <= wm-e.keep {
-				delete(l.kept, start)
-				if l.cur == s {
-					l.cur = nil
-				}
-				e.free = append(e.free, s)
+			if s.end > wm-e.keep {
+				e.keptEnd = min(e.keptEnd, s.end)
+				continue
 			}
+			delete(l.kept, start)
+			if l.cur == s {
+				l.cur = nil
+			}
+			e.free = append(e.free, s)
 		}
 	}
 }
@@ -186,6 +201,7 @@ func (e *Engine) closeIf(done func(*state) bool, dst []result.Result) []result.R
 			delete(l.open, start)
 			if e.keep > 0 && s.end > e.closedTo-e.keep {
 				l.kept[start] = s
+				e.keptEnd = min(e.keptEnd, s.end)
 				continue
 			}
 			if l.cur == s {
@@ -212,6 +228,10 @@ func sortByEnd(rs []result.Result) {
 // Corrections appends a new revision (final, rev+1) of every kept window
 // that counted late frames since its last result.
 func (e *Engine) Corrections(dst []result.Result) []result.Result {
+	if !e.corrected {
+		return dst
+	}
+	e.corrected = false
 	first := len(dst)
 	for i := range e.lanes {
 		l := &e.lanes[i]

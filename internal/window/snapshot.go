@@ -121,5 +121,12 @@ func (e *Engine) UnmarshalBinary(data []byte) error {
 	}
 	e.lanes, e.closedTo, e.next = lanes, closedTo, next
 	e.free = nil
+	e.keptEnd, e.corrected = math.MaxInt64, false
+	for i := range e.lanes {
+		for _, s := range e.lanes[i].kept {
+			e.keptEnd = min(e.keptEnd, s.end)
+			e.corrected = e.corrected || s.dirty
+		}
+	}
 	return nil
 }
