@@ -17,7 +17,7 @@ func FuzzRun(f *testing.F) {
 	f.Add([]byte("{\"uid\":\"a\",\"ts\":-1}\n{\"uid\":\"\\u0000\",\"ts\":1468244384}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c collect
-		st, err := Run(context.Background(), source.NewLines(bytes.NewReader(data), source.MaxFrame(4096)), &c, defaults())
+		st, err := Run(context.Background(), source.NewLines(bytes.NewReader(data), source.MaxFrame(4096), source.ChunkSize(16<<10)), &c, defaults())
 		if err != nil {
 			t.Fatal(err)
 		}
