@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/headcount/headcount/internal/kafka"
 )
@@ -63,15 +62,7 @@ func clusterScript(t *testing.T, conn kafka.Config, args ...string) {
 // three replicas of every partition, with leaders on more than one broker.
 func createReplicated(t *testing.T, ctx context.Context, conn kafka.Config, topic string, partitions int32) {
 	t.Helper()
-	opts, err := conn.Opts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, conn)
 	created, err := kafka.EnsureTopic(ctx, cl, kafka.Topic{Name: topic, Partitions: partitions, ReplicationFactor: 3})
 	if err != nil || !created {
 		t.Fatalf("create %s: created %v, %v", topic, created, err)
@@ -109,15 +100,7 @@ func createReplicated(t *testing.T, ctx context.Context, conn kafka.Config, topi
 // while all three brokers run: with one down it could not be created.
 func ensureOffsetsTopic(t *testing.T, ctx context.Context, conn kafka.Config, group string) {
 	t.Helper()
-	opts, err := conn.Opts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, conn)
 	adm := kadm.NewClient(cl)
 	for {
 		res := adm.FindGroupCoordinators(ctx, group)
@@ -178,15 +161,7 @@ func clusterRoundTrip(t *testing.T, n int, down int) {
 // or in its ISR, so the run really works with two brokers.
 func waitISR(t *testing.T, ctx context.Context, conn kafka.Config, topic string, down int32) {
 	t.Helper()
-	opts, err := conn.Opts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, conn)
 	adm := kadm.NewClient(cl)
 	for {
 		md, err := adm.Metadata(ctx, topic)

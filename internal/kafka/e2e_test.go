@@ -192,15 +192,7 @@ func countTopic(t *testing.T, ctx context.Context, conn kafka.Config, in, out, g
 // readAll reads every record of topic up to its current end.
 func readAll(t *testing.T, ctx context.Context, conn kafka.Config, topic string) []*kgo.Record {
 	t.Helper()
-	opts, err := conn.Opts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, conn, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
@@ -545,4 +537,20 @@ func checkFinals(t *testing.T, got map[int64]outResult, want map[int64]*minute) 
 			t.Errorf("minute %d: %d users, %d frames (exact %v); want %d users, %d frames", start, g.Users, g.Frames, g.Exact, len(w.users), w.frames)
 		}
 	}
+}
+
+// testClient connects a franz-go client with conn's settings and extra
+// options; it is closed when the test ends.
+func testClient(t *testing.T, conn kafka.Config, extra ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	opts, err := conn.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(append(opts, extra...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }

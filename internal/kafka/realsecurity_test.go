@@ -21,7 +21,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/headcount/headcount/internal/kafka"
 )
@@ -135,15 +134,7 @@ func realMTLS(t *testing.T) kafka.Config {
 // trip below really ran through that listener end to end.
 func checkAdvertised(t *testing.T, ctx context.Context, conn kafka.Config) {
 	t.Helper()
-	opts, err := conn.Opts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, conn)
 	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
 	if err != nil {
 		t.Fatal(err)
