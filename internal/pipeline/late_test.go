@@ -12,22 +12,11 @@ import (
 	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/gen"
 	"github.com/headcount/headcount/internal/result"
-	"github.com/headcount/headcount/internal/source"
-	"github.com/headcount/headcount/internal/watermark"
-	"github.com/headcount/headcount/internal/window"
 )
 
 // defaults is the run command's configuration: lateness 5s, keep 1h, and
 // the guard against bogus timestamps.
-func defaults() Config {
-	return Config{
-		Window: window.Config{Keep: time.Hour},
-		Watermark: watermark.Config{
-			Lateness: 5 * time.Second, Idle: 10 * time.Second,
-			MinTS: 946684800, MaxFuture: time.Hour, MaxJump: time.Hour,
-		},
-	}
-}
+func defaults() Config { return DefaultConfig() }
 
 // latest keeps the last revision of each window.
 func latest(rs []result.Result) []minuteLine {
@@ -155,56 +144,4 @@ func size(n int) int {
 		return n / 4
 	}
 	return n
-}
-
-// TestGarbagePartitionGoesIdle: a partition whose frames are all rejected
-// (a producer writing milliseconds) goes idle like a silent one and does
-// not hold the other partitions' windows back.
-func TestGarbagePartitionGoesIdle(t *testing.T) {
-	clock := time.Unix(1468244400, 0)
-	cfg := defaults()
-	cfg.Now = func() time.Time { return clock }
-	a := newApplier(cfg)
-	var p frame.Parser
-	var c collect
-	for i := 0; i < 600; i++ {
-		clock = clock.Add(time.Second)
-		for part, f := range []string{
-			fmt.Sprintf(`{"uid":"u%d","ts":%d}`, i%50, 1468244400+i),
-			fmt.Sprintf(`{"uid":"u%d","ts":%d000}`, i%50, 1468244400+i),
-		} {
-			j := &job{b: &source.Batch{Partition: int32(part), Frames: [][]byte{[]byte(f)}}}
-			parse(&p, j)
-			if err := a.apply(j); err != nil {
-				t.Fatal(err)
-			}
-		}
-		a.flush(context.Background(), &c)
-	}
-	if len(c.rs) < 8 {
-		t.Errorf("%d results before the end of input: the garbage partition held the watermark", len(c.rs))
-	}
-	if a.stats.Rejected[frame.BogusTS] != 600 {
-		t.Errorf("bogus-ts %d", a.stats.Rejected[frame.BogusTS])
-	}
-}
-
-// TestRevokeRejectsHeld: frames held by the jump guard of a partition that
-// is revoked are rejected (dead letters), not silently dropped.
-func TestRevokeRejectsHeld(t *testing.T) {
-	a := newApplier(defaults())
-	var p frame.Parser
-	for _, b := range []*source.Batch{
-		{Partition: 0, Frames: [][]byte{[]byte(`{"uid":"a","ts":1468244400}`), []byte(`{"uid":"b","ts":1478244400}`)}},
-		{Partition: 0, Revoked: true},
-	} {
-		j := &job{b: b}
-		parse(&p, j)
-		if err := a.apply(j); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if a.stats.Counted+a.stats.RejectedTotal() != a.stats.Frames || a.stats.Rejected[frame.BogusTS] != 1 {
-		t.Errorf("stats %+v", a.stats)
-	}
 }

@@ -25,6 +25,14 @@ type Batch struct {
 	release func(*Batch)
 }
 
+// OffsetOf is the input position of frame i.
+func (b *Batch) OffsetOf(i int) int64 {
+	if b.Offsets != nil {
+		return b.Offsets[i]
+	}
+	return b.Offset + int64(i)
+}
+
 // Release hands the batch's buffers back to its source.
 func (b *Batch) Release() {
 	if b.release != nil {

@@ -1,6 +1,8 @@
 package watermark
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -9,6 +11,15 @@ import (
 
 // None is the watermark before any frame: nothing may close.
 const None = math.MinInt64
+
+// Defaults of the run command (a zero Config turns the guards off).
+const (
+	DefaultLateness  = 5 * time.Second
+	DefaultIdle      = 10 * time.Second
+	DefaultMinTS     = 946684800 // 2000-01-01T00:00:00Z
+	DefaultMaxFuture = time.Hour
+	DefaultMaxJump   = time.Hour
+)
 
 // Defaults for the guard against bogus timestamps.
 const (
@@ -44,6 +55,32 @@ type Config struct {
 	Confirm int // default DefaultConfirm
 	Refute  int // default DefaultRefute
 	MaxHeld int // held frames per partition; the oldest is refuted beyond it
+}
+
+// DefaultConfig is the run command's configuration.
+func DefaultConfig() Config {
+	return Config{Lateness: DefaultLateness, Idle: DefaultIdle, MinTS: DefaultMinTS, MaxFuture: DefaultMaxFuture, MaxJump: DefaultMaxJump}
+}
+
+// Validate reports every setting out of range, naming the flag that sets it.
+func (c Config) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--lateness", c.Lateness}, {"--idle", c.Idle}, {"--max-future", c.MaxFuture}, {"--max-jump", c.MaxJump}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative (got %s)", d.flag, d.v))
+		} else if d.v > 0 && d.v < time.Second && (d.flag == "--max-jump" || d.flag == "--max-future") {
+			// Timestamps are whole seconds: a bound under a second would
+			// act as 0 and hold every frame that moves time forward.
+			errs = append(errs, fmt.Errorf("%s must be 0 (off) or at least 1s (got %s)", d.flag, d.v))
+		}
+	}
+	if c.Confirm < 0 || c.Refute < 0 || c.MaxHeld < 0 {
+		errs = append(errs, errors.New("watermark: Confirm, Refute and MaxHeld must not be negative"))
+	}
+	return errors.Join(errs...)
 }
 
 // Verdict is what Admit decides about a frame.
@@ -105,6 +142,15 @@ func (p *Partition) Observe(ts int64) bool {
 		return true
 	}
 	return false
+}
+
+// Watermark is the partition's own watermark: its largest ts minus the
+// lateness, or None before its first accepted frame.
+func (p *Partition) Watermark() int64 {
+	if p.max == math.MinInt64 {
+		return None
+	}
+	return addSat(p.max, -int64(p.cfg.Lateness/time.Second))
 }
 
 // Hold keeps h aside. It returns the held frames that are now confirmed,
@@ -268,6 +314,9 @@ func (t *Tracker) Held() int {
 
 // Remove forgets a partition (revoked from this consumer).
 func (t *Tracker) Remove(id int32) { delete(t.parts, id) }
+
+// Has says whether partition id is tracked.
+func (t *Tracker) Has(id int32) bool { return t.parts[id] != nil }
 
 // Watermark returns the current watermark at wall time now: every window
 // whose end is at or before it may close.

@@ -1,6 +1,8 @@
 package window
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -18,6 +20,45 @@ type Config struct {
 	// end for late frames; each late frame within it is counted and the
 	// window republished with rev+1. 0 keeps nothing.
 	Keep time.Duration
+}
+
+// DefaultKeep is the run command's --keep.
+const DefaultKeep = time.Hour
+
+// DefaultConfig is the run command's configuration: minutes in UTC, exact
+// counts, closed windows kept an hour for corrections.
+func DefaultConfig() Config {
+	return Config{Kinds: []Kind{Minute}, Loc: time.UTC, Keep: DefaultKeep}
+}
+
+// Validate reports every setting out of range, naming the flag that sets it.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Keep < 0 {
+		errs = append(errs, fmt.Errorf("--keep must not be negative (got %s)", c.Keep))
+	}
+	for _, k := range c.Kinds {
+		if int(k) >= len(kindNames) {
+			errs = append(errs, fmt.Errorf("--windows: unknown window kind %d", uint8(k)))
+		}
+	}
+	if err := c.Counter.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ParseZone loads the IANA zone of the window calendar (--tz). Unlike
+// time.LoadLocation it refuses an empty name, which would silently mean UTC.
+func ParseZone(name string) (*time.Location, error) {
+	if name == "" {
+		return nil, errors.New("--tz must name a time zone (such as UTC or Europe/Zurich), not be empty")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("--tz: %w", err)
+	}
+	return loc, nil
 }
 
 // state is one open window.
@@ -72,16 +113,27 @@ func NewEngine(cfg Config) *Engine {
 	return e
 }
 
+// NoFloor is Add's floor when the frame's partition has no watermark yet.
+const NoFloor = math.MinInt64
+
 // Add counts hash h of a frame with timestamp ts in every window kind. A
 // frame for a closed window within Keep is counted there as a correction.
-// It returns how many window kinds counted the frame and how many were too
-// late for it (closed and no longer kept).
-func (e *Engine) Add(ts int64, h uint64) (counted, late int) {
+// floor is the watermark of the frame's own input partition (None if
+// unknown): a window that ended more than Keep before it is too late for
+// the frame even if the engine has not closed it yet, because another
+// partition lags. Add returns how many window kinds counted the frame and
+// how many were too late for it.
+func (e *Engine) Add(ts int64, h uint64, floor int64) (counted, late int) {
+	// Windows ending at or before limit are too late for this frame.
+	limit := max(e.closedTo, floor)
+	if limit != math.MinInt64 {
+		limit = subSat(limit, max(e.keep, 0))
+	}
 	for i := range e.lanes {
 		l := &e.lanes[i]
 		s := l.cur
-		if s == nil || ts < s.start || ts >= s.end {
-			if s = e.find(l, ts); s == nil {
+		if s == nil || ts < s.start || ts >= s.end || s.end <= limit {
+			if s = e.find(l, ts, limit); s == nil {
 				late++
 				continue
 			}
@@ -98,14 +150,14 @@ func (e *Engine) Add(ts int64, h uint64) (counted, late int) {
 	return counted, late
 }
 
-// find returns the open window of l containing ts, opening it if needed, or
-// nil if that window has closed.
-func (e *Engine) find(l *lane, ts int64) *state {
+// find returns the window of l containing ts, opening it if needed, or nil
+// if that window ended at or before limit (too late).
+func (e *Engine) find(l *lane, ts, limit int64) *state {
 	start, end := Bounds(l.kind, e.loc, ts)
+	if end <= limit {
+		return nil
+	}
 	if end <= e.closedTo {
-		if e.keep <= 0 || end <= e.closedTo-e.keep {
-			return nil
-		}
 		s := l.kept[start]
 		if s == nil {
 			// A window that closed empty gets its first result now.
@@ -125,6 +177,14 @@ func (e *Engine) find(l *lane, ts int64) *state {
 	return s
 }
 
+// subSat is a-b (b >= 0) clamped at the smallest int64.
+func subSat(a, b int64) int64 {
+	if a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	return a - b
+}
+
 func (e *Engine) alloc(start, end int64) *state {
 	var s *state
 	if n := len(e.free); n > 0 {
@@ -138,10 +198,6 @@ func (e *Engine) alloc(start, end int64) *state {
 	s.start, s.end = start, end
 	return s
 }
-
-// NextClose is the earliest end of an open window: a watermark at or past
-// it closes something.
-func (e *Engine) NextClose() int64 { return e.next }
 
 // Close closes every window whose end is at or before watermark wm and
 // appends their final results to dst, ordered by end (shorter windows first).

@@ -12,7 +12,7 @@ func TestEngineCloseOrderAndReuse(t *testing.T) {
 	kinds, _ := ParseKinds("minute,hour")
 	e := NewEngine(Config{Kinds: kinds})
 	for ts := int64(0); ts < 7200; ts += 7 {
-		if c, l := e.Add(ts, uint64(ts%50)+1); c != 2 || l != 0 {
+		if c, l := e.Add(ts, uint64(ts%50)+1, NoFloor); c != 2 || l != 0 {
 			t.Fatalf("ts %d: counted %d late %d", ts, c, l)
 		}
 	}
@@ -28,7 +28,7 @@ func TestEngineCloseOrderAndReuse(t *testing.T) {
 	if h := rs[len(rs)-1]; h.Window != "hour" || h.Users != 50 || h.Frames != 515 {
 		t.Errorf("hour %+v", h)
 	}
-	if c, l := e.Add(100, 1); c != 0 || l != 2 {
+	if c, l := e.Add(100, 1, NoFloor); c != 0 || l != 2 {
 		t.Errorf("closed window: counted %d late %d", c, l)
 	}
 	if open, _ := e.Open(); open != 61 {
@@ -50,7 +50,7 @@ func TestKeptMemory(t *testing.T) {
 		var peak int
 		for sec := int64(0); sec < 2*3600; sec++ {
 			for range rate {
-				e.Add(sec, r.Uint64N(users)+1)
+				e.Add(sec, r.Uint64N(users)+1, NoFloor)
 			}
 			e.Close(sec-5, nil)
 			if sec%60 == 0 {

@@ -26,7 +26,7 @@ func feed(e *Engine, from, to int) []result.Result {
 		if r.IntN(10) == 0 {
 			ts -= int64(r.IntN(200)) // late, some beyond the lateness
 		}
-		e.Add(ts, r.Uint64N(500)+1)
+		e.Add(ts, r.Uint64N(500)+1, NoFloor)
 		out = e.Corrections(out)
 		out = e.Close(int64(i)*3-10, out)
 	}
@@ -73,13 +73,13 @@ func TestSnapshotResume(t *testing.T) {
 func TestSnapshotRejects(t *testing.T) {
 	kinds, _ := ParseKinds("minute,hour")
 	a := NewEngine(Config{Kinds: kinds})
-	a.Add(100, 1)
+	a.Add(100, 1, NoFloor)
 	snap, _ := a.MarshalBinary()
 	if err := NewEngine(Config{}).UnmarshalBinary(snap); !errors.Is(err, ErrSnapshot) {
 		t.Errorf("other window kinds: %v", err)
 	}
 	b := NewEngine(Config{Kinds: kinds})
-	b.Add(5000, 2)
+	b.Add(5000, 2, NoFloor)
 	for _, bad := range [][]byte{nil, []byte("hcX1"), snap[:len(snap)-1], append(append([]byte(nil), snap...), 0)} {
 		if err := b.UnmarshalBinary(bad); !errors.Is(err, ErrSnapshot) {
 			t.Errorf("%q: err %v", bad, err)
@@ -96,7 +96,7 @@ func FuzzSnapshot(f *testing.F) {
 	kinds, _ := ParseKinds("minute,hour")
 	e := NewEngine(Config{Kinds: kinds, Keep: time.Hour})
 	for i := int64(0); i < 50; i++ {
-		e.Add(i*37, uint64(i%7))
+		e.Add(i*37, uint64(i%7), NoFloor)
 		e.Close(i*37-60, nil)
 	}
 	snap, _ := e.MarshalBinary()
@@ -109,7 +109,7 @@ func FuzzSnapshot(f *testing.F) {
 		if _, err := e.MarshalBinary(); err != nil {
 			t.Fatal(err)
 		}
-		e.Add(1000, 1)
+		e.Add(1000, 1, NoFloor)
 		e.Flush(nil)
 	})
 }
