@@ -11,8 +11,6 @@ import (
 	"github.com/headcount/headcount/internal/cli"
 	"github.com/headcount/headcount/internal/pipeline"
 	"github.com/headcount/headcount/internal/source"
-	"github.com/headcount/headcount/internal/watermark"
-	"github.com/headcount/headcount/internal/window"
 )
 
 func init() { commands["bench"] = runBench }
@@ -22,9 +20,9 @@ func init() { commands["bench"] = runBench }
 func runBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	in := fs.String("in", "", "input file of JSON lines (plain, .gz or .zst); required")
-	workers := fs.Int("workers", 0, "parse goroutines (default: one per core)")
 	runs := fs.Int("runs", 3, "runs of each stage; the median is reported")
-	trust := fs.Bool("trust-producer", false, "parse as run --trust-producer does (stop once uid and ts are found)")
+	cfg := pipeline.DefaultConfig()
+	addConfigFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: headcount bench --in FILE [flags]\n\nRuns the input through the pipeline read-only, read+parse, and in full, and prints frames/s and MB/s of each (medians).\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
 		fs.PrintDefaults()
@@ -41,6 +39,9 @@ func runBench(args []string) int {
 	if *runs < 1 {
 		*runs = 1
 	}
+	if err := cfg.Validate(); err != nil {
+		return usageErr(err)
+	}
 	fmt.Printf("%-8s %12s %10s %9s\n", "stage", "frames/s", "MB/s", "seconds")
 	for _, st := range []struct {
 		name  string
@@ -54,13 +55,8 @@ func runBench(args []string) int {
 				return fail(err)
 			}
 			begin := time.Now()
-			stats, err = pipeline.Run(context.Background(), source.NewSource(input), discard{}, pipeline.Config{
-				Workers:       *workers,
-				Stage:         st.stage,
-				TrustProducer: *trust,
-				Window:        window.Config{Keep: time.Hour},
-				Watermark:     watermark.Config{Lateness: 5 * time.Second},
-			})
+			cfg.Stage = st.stage
+			stats, err = pipeline.Run(context.Background(), source.NewSource(input, source.MaxFrame(cfg.MaxFrame)), discard{}, cfg)
 			input.Close()
 			if err != nil {
 				return fail(err)
@@ -70,6 +66,6 @@ func runBench(args []string) int {
 		m := median(secs)
 		fmt.Printf("%-8s %12.0f %10.1f %9.3f\n", st.name, float64(stats.Frames)/m, float64(stats.Bytes)/1e6/m, m)
 	}
-	fmt.Fprintf(os.Stderr, "(medians of %d runs; full = parse, watermark, windows, exact counting, results discarded)\n", *runs)
+	fmt.Fprintf(os.Stderr, "(medians of %d runs; full = parse, the event-time core with run's settings, results discarded)\n", *runs)
 	return 0
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/pipeline"
@@ -111,13 +110,9 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 	if len(u.Topics) == 0 {
 		return nil, nil, fmt.Errorf("--in %s: no topic: kafka://HOST:PORT/TOPIC[,TOPIC...]", in)
 	}
-	var latest bool
-	switch strings.ToLower(*k.start) {
-	case "earliest":
-	case "latest":
-		latest = true
-	default:
-		return nil, nil, fmt.Errorf("--start %q: want earliest or latest", *k.start)
+	latest, err := kafka.ParseStart(*k.start)
+	if err != nil {
+		return nil, nil, err
 	}
 	src, err := kafka.NewSource(ctx, kafka.SourceConfig{
 		Config:      k.config(u.Brokers),
@@ -162,19 +157,32 @@ func (k *kafkaFlags) openOutput(ctx context.Context, out string) (pipeline.Sink,
 	return sink.NewLines(f), once(f.Close), nil
 }
 
-// openDeadLetters opens a kafka:// --dead-letter; ok is false for anything
-// else (a file, which run opens itself). src names the input partitions in
-// the dead letters' headers when it is a Kafka source.
-func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src source.Source) (dl pipeline.DeadLetters, c closer, ok bool, err error) {
-	if !kafka.IsURL(dead) {
-		return nil, noClose, false, nil
+// openDeadLetters opens --dead-letter: none (""), a kafka:// topic, or a
+// file of JSON lines. src names the input partitions in the dead letters'
+// headers when it is a Kafka source.
+func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src source.Source) (pipeline.DeadLetters, closer, error) {
+	switch {
+	case dead == "":
+		return nil, noClose, nil
+	case !kafka.IsURL(dead):
+		f, err := os.Create(dead)
+		if err != nil {
+			return nil, noClose, fmt.Errorf("open dead-letter file: %w", err)
+		}
+		d := sink.NewDeadLines(f, f)
+		return d, once(func() error {
+			if err := d.Close(); err != nil {
+				return fmt.Errorf("dead-letter file %s: %w", dead, err)
+			}
+			return nil
+		}), nil
 	}
 	u, err := kafka.ParseURL(dead)
 	if err != nil {
-		return nil, noClose, true, err
+		return nil, noClose, err
 	}
 	if len(u.Topics) != 1 {
-		return nil, noClose, true, fmt.Errorf("--dead-letter %s: want exactly one topic", dead)
+		return nil, noClose, fmt.Errorf("--dead-letter %s: want exactly one topic", dead)
 	}
 	cfg := kafka.DeadLetterConfig{Config: k.config(u.Brokers), Topic: u.Topics[0]}
 	if ks, isKafka := src.(*kafka.Source); isKafka {
@@ -182,7 +190,7 @@ func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src sourc
 	}
 	d, err := kafka.NewDeadLetters(ctx, cfg)
 	if err != nil {
-		return nil, noClose, true, err
+		return nil, noClose, err
 	}
-	return d, once(d.Close), true, nil
+	return d, once(d.Close), nil
 }

@@ -313,3 +313,15 @@ func (s slogLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	}
 	s.l.Log(context.Background(), l, "kafka: "+msg, keyvals...)
 }
+
+// ParseStart parses where a group without committed offsets starts
+// (--start): earliest or latest. It reports whether that is latest.
+func ParseStart(s string) (latest bool, err error) {
+	switch strings.ToLower(s) {
+	case "earliest":
+		return false, nil
+	case "latest":
+		return true, nil
+	}
+	return false, fmt.Errorf("--start %q: want earliest or latest", s)
+}

@@ -124,7 +124,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descPartly, s.PartlyLate)
 	counter(descResults, s.Results)
-	if s.Watermark != watermark.None && s.Watermark != 0 {
+	if s.Watermark != watermark.None {
 		gauge(descWM, float64(s.Watermark))
 	}
 	gauge(descOpen, float64(s.OpenWindows))

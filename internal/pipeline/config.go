@@ -56,7 +56,8 @@ func DefaultConfig() Config {
 }
 
 // Validate reports every setting out of range, naming the flag that sets
-// it (so the command line can show it as is).
+// it (so the command line can show it as is). It checks configurations
+// built on DefaultConfig: a zero Config has no MaxFrame.
 func (c Config) Validate() error {
 	errs := []error{c.Window.Validate(), c.Watermark.Validate()}
 	if c.Workers < 0 {
@@ -68,8 +69,8 @@ func (c Config) Validate() error {
 	if c.Tick < 0 {
 		errs = append(errs, fmt.Errorf("pipeline: tick must not be negative (got %s)", c.Tick))
 	}
-	if c.MaxFrame < 0 {
-		errs = append(errs, fmt.Errorf("--max-frame must not be negative (got %d; 0 means %d)", c.MaxFrame, source.DefaultMaxFrame))
+	if c.MaxFrame < 1 {
+		errs = append(errs, fmt.Errorf("--max-frame must be at least 1 byte (got %d)", c.MaxFrame))
 	}
 	return errors.Join(errs...)
 }

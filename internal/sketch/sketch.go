@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/axiomhq/hyperloglog"
@@ -46,6 +47,15 @@ func ParseMode(s string) (Mode, error) {
 		return Auto, nil
 	}
 	return 0, fmt.Errorf("sketch: unknown counting mode %q (want exact, hll or auto)", s)
+}
+
+// ParsePrecision parses a HyperLogLog precision (--precision).
+func ParsePrecision(s string) (uint8, error) {
+	p, err := strconv.ParseUint(s, 10, 8)
+	if err != nil || p < MinPrecision || p > MaxPrecision {
+		return 0, fmt.Errorf("--precision %q: want a whole number from %d to %d", s, MinPrecision, MaxPrecision)
+	}
+	return uint8(p), nil
 }
 
 // MarshalText and UnmarshalText let a Mode be a flag or config value.

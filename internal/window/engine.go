@@ -28,7 +28,12 @@ const DefaultKeep = time.Hour
 // DefaultConfig is the run command's configuration: minutes in UTC, exact
 // counts, closed windows kept an hour for corrections.
 func DefaultConfig() Config {
-	return Config{Kinds: []Kind{Minute}, Loc: time.UTC, Keep: DefaultKeep}
+	return Config{
+		Kinds:   []Kind{Minute},
+		Loc:     time.UTC,
+		Counter: sketch.Config{Mode: sketch.Exact, Precision: sketch.DefaultPrecision, Budget: sketch.DefaultBudget},
+		Keep:    DefaultKeep,
+	}
 }
 
 // Validate reports every setting out of range, naming the flag that sets it.
