@@ -58,7 +58,12 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 	depth := 2 * cfg.Workers
 	order, jobs := make(chan *job, depth), make(chan *job, depth)
 	var readErr error
-	go func() { readErr = read(ctx, src, order, jobs) }()
+	go func() {
+		// readErr is set before order closes: the applier reads it then.
+		defer close(jobs)
+		defer close(order)
+		readErr = read(ctx, src, order, jobs)
+	}()
 	for range cfg.Workers {
 		wg.Add(1)
 		go func() {
@@ -107,8 +112,6 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 
 // read feeds batches to the applier (order) and to the workers (jobs).
 func read(ctx context.Context, src source.Source, order, jobs chan<- *job) error {
-	defer close(jobs)
-	defer close(order)
 	for {
 		b, err := src.Next(ctx)
 		if err != nil {

@@ -30,6 +30,17 @@ const (
 )
 
 // len returns the number of distinct keys, including 0.
+// resize makes room for n slots: the first table, or a larger one.
+func (s *set) resize(n int) {
+	if s.slots == nil {
+		zero := s.zero
+		s.init(n)
+		s.zero = zero
+		return
+	}
+	s.grow(n)
+}
+
 func (s *set) len() int {
 	if s.zero {
 		return s.n + 1

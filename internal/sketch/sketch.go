@@ -206,13 +206,7 @@ func (c *Counter) growOrConvert(h uint64) {
 		c.sk.InsertHash(h)
 		return
 	}
-	if c.set.slots == nil {
-		zero := c.set.zero
-		c.set.init(next)
-		c.set.zero = zero
-	} else {
-		c.set.grow(next)
-	}
+	c.set.resize(next)
 	c.set.insertNew(h)
 }
 
@@ -294,13 +288,7 @@ func (c *Counter) Merge(o *Counter) error {
 	// Presize for the worst case (disjoint sets) when the budget allows, so
 	// the table grows once instead of step by step.
 	if want := slotsFor(c.set.n + o.set.n); want > len(c.set.slots) && (c.mode != Auto || want*8 <= c.budget) {
-		if c.set.slots == nil {
-			zero := c.set.zero
-			c.set.init(want)
-			c.set.zero = zero
-		} else {
-			c.set.grow(want)
-		}
+		c.set.resize(want)
 	}
 	o.set.forEach(c.Add)
 	return nil

@@ -294,16 +294,7 @@ func (e *Engine) Corrections(dst []result.Result) []result.Result {
 	}
 	e.corrected = false
 	first := len(dst)
-	for i := range e.lanes {
-		l := &e.lanes[i]
-		for _, s := range l.kept {
-			if s.dirty {
-				s.dirty = false
-				s.rev++
-				dst = append(dst, e.result(l.kind, s, true))
-			}
-		}
-	}
+	dst = e.changed(dst, true)
 	sortByEnd(dst[first:])
 	return dst
 }
@@ -312,21 +303,37 @@ func (e *Engine) Corrections(dst []result.Result) []result.Result {
 // that counted a frame since its last provisional result.
 func (e *Engine) Early(dst []result.Result) []result.Result {
 	first := len(dst)
-	for i := range e.lanes {
-		l := &e.lanes[i]
-		for _, s := range l.open {
-			if s.dirty {
-				s.dirty = false
-				dst = append(dst, e.result(l.kind, s, false))
-			}
-		}
-	}
+	dst = e.changed(dst, false)
 	slices.SortFunc(dst[first:], func(a, b result.Result) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
 		}
 		return a.End.Compare(b.End)
 	})
+	return dst
+}
+
+// changed appends a result of every window that counted a frame since its
+// last result: of the kept windows as corrections (final, rev+1), or of the
+// open ones as provisional results.
+func (e *Engine) changed(dst []result.Result, kept bool) []result.Result {
+	for i := range e.lanes {
+		l := &e.lanes[i]
+		windows := l.open
+		if kept {
+			windows = l.kept
+		}
+		for _, s := range windows {
+			if !s.dirty {
+				continue
+			}
+			s.dirty = false
+			if kept {
+				s.rev++
+			}
+			dst = append(dst, e.result(l.kind, s, kept))
+		}
+	}
 	return dst
 }
 
