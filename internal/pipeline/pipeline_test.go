@@ -161,15 +161,25 @@ func TestGenerated(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, workers := range []int{1, 3} {
-				c, st := runFile(t, path, Config{
-					Workers:   workers,
-					Watermark: watermark.Config{Lateness: 31 * time.Second},
-				})
+				cfg := Config{Workers: workers, Watermark: watermark.Config{Lateness: 31 * time.Second}}
+				c, st := runFile(t, path, cfg)
 				if got := finals(c.rs, "minute"); fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Errorf("workers %d:\ngot  %v\nwant %v", workers, got, want)
 				}
 				if st.Counted != uint64(tc.cfg.Count) || st.RejectedTotal() != 0 {
 					t.Errorf("workers %d: stats %+v", workers, st)
+				}
+				// The same bytes cut into other batches: a 4 KiB chunk holds
+				// one or two frames, 100 KiB about fifty.
+				for _, chunk := range []int{4 << 10, 100 << 10} {
+					var c collect
+					st, err := Run(context.Background(), source.NewLines(bytes.NewReader(buf.Bytes()), source.ChunkSize(chunk), source.Fill(true)), &c, cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := finals(c.rs, "minute"); fmt.Sprint(got) != fmt.Sprint(want) || st.Counted != uint64(tc.cfg.Count) {
+						t.Errorf("workers %d, chunk %d: counted %d\ngot  %v\nwant %v", workers, chunk, st.Counted, got, want)
+					}
 				}
 			}
 		})
