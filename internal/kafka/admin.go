@@ -56,6 +56,13 @@ func connect(ctx context.Context, cfg *Config, extra ...kgo.Opt) (*kgo.Client, e
 	return cl, nil
 }
 
+// Connect is connect for callers outside this package: scripts/kafkaprobe
+// checks the test brokers' listeners with it, so a probe connects, and
+// reports a failure, exactly as the commands do.
+func Connect(ctx context.Context, cfg *Config, extra ...kgo.Opt) (*kgo.Client, error) {
+	return connect(ctx, cfg, extra...)
+}
+
 // Topic describes a topic to create when it is missing.
 type Topic struct {
 	Name string

@@ -5,12 +5,17 @@
 //
 // Files by concern:
 //
-//	config.go      kafka:// URLs and connection settings (brokers, TLS, SASL, client id)
-//	source.go      Source: consumer group, start position, --until-end, offset commits
-//	sink.go        Sink: one record per result, keyed <window>/<start unix>
-//	deadletter.go  DeadLetters: rejected frames unchanged, the reason in headers
-//	producer.go    Producer: JSON lines into a topic, fast (batching, compression)
-//	admin.go       topic creation and offset listing
+//	config.go             kafka:// URLs and connection settings (brokers, TLS, SASL, client id)
+//	source.go             Source: configuration, connecting, Next, Close
+//	source_fetch.go       fetch-ahead: the poll goroutine, cutting fetches into batches, interleaving
+//	source_untilend.go    --until-end: end offsets at start, which partitions are done
+//	source_assign.go      group assignment callbacks, announcing assigned and revoked partitions
+//	source_commit.go      commit marks: offsets of applied batches (MarkApplied)
+//	source_partitions.go  the partition registry: dense ids, Origin
+//	sink.go               Sink: one record per result, keyed <window>/<start unix>
+//	deadletter.go         DeadLetters: rejected frames unchanged, the reason in headers
+//	producer.go           Producer: JSON lines into a topic, fast (batching, compression)
+//	admin.go              topic creation and offset listing
 //
 // # Batches and offsets
 //
@@ -40,6 +45,8 @@
 // the offsets (a later issue) closes that gap; until then a restarted or
 // rebalanced consumer is at-least-once for what it re-reads and may undercount
 // the windows that were open at the moment of the move. A partition revoked
-// from this process also keeps its watermark in the pipeline until it goes
-// idle (--idle).
+// from this process stops holding the pipeline's watermark back at once: the
+// source's next poll hands the pipeline a frameless batch marked Revoked, and
+// the pipeline settles the frames its jump guard still held for that
+// partition and forgets the partition (it does not wait for --idle).
 package kafka

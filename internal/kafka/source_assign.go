@@ -1,0 +1,95 @@
+// Assignment callbacks: franz-go's group callbacks record which partitions this
+// member owns, and the fetch loop turns the changes into frameless batches
+// that tell the pipeline to hold the watermark for a new partition or forget a
+// revoked one. Apart because they run on franz-go's goroutines, under s.mu.
+
+package kafka
+
+import (
+	"context"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/headcount/headcount/internal/source"
+)
+
+// announceChanges queues a frameless batch for each partition assigned or
+// revoked since the last poll. A new partition then holds the watermark
+// back from the start, before its first frame arrives (else a partition
+// served by a slower broker could find its windows closed by the others);
+// a revoked one stops holding it back.
+func (s *Source) announceChanges() {
+	s.mu.Lock()
+	add, rm := s.announce, s.revoke
+	s.announce, s.revoke = nil, nil
+	// Revokes go first; an assignment revoked again before this poll
+	// (assign, revoke both pending) is not announced at all.
+	owned := add[:0]
+	for _, key := range add {
+		if s.assigned[key] {
+			owned = append(owned, key)
+		}
+	}
+	s.mu.Unlock()
+	for _, key := range rm {
+		s.queue = append(s.queue, &source.Batch{Partition: s.id(key), Revoked: true})
+	}
+	for _, key := range owned {
+		s.queue = append(s.queue, &source.Batch{Partition: s.id(key)})
+	}
+}
+
+func (s *Source) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.everAssigned = true
+	for t, ps := range m {
+		for _, p := range ps {
+			s.assigned[topicPartition{t, p}] = true
+			s.announce = append(s.announce, topicPartition{t, p})
+		}
+	}
+	s.cfg.logger().Info("kafka: partitions assigned", "group", s.cfg.Group, "partitions", formatAssignment(m))
+}
+
+// onRevoked commits what was applied of the revoked partitions while this
+// member still owns them; frames fetched but not yet applied are read again
+// by the next owner (at-least-once: see the package doc).
+func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+		s.cfg.logger().Warn("kafka: commit on revoke failed", "group", s.cfg.Group, "err", err)
+	}
+	s.forget(m)
+	if len(m) > 0 {
+		s.cfg.logger().Info("kafka: partitions revoked", "group", s.cfg.Group, "partitions", formatAssignment(m))
+	}
+}
+
+func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	s.forget(m)
+	if len(m) > 0 {
+		s.cfg.logger().Warn("kafka: partitions lost (group session ended); their applied offsets may not be committed", "group", s.cfg.Group, "partitions", formatAssignment(m))
+	}
+}
+
+func (s *Source) forget(m map[string][]int32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, ps := range m {
+		for _, p := range ps {
+			delete(s.assigned, topicPartition{t, p})
+			s.revoke = append(s.revoke, topicPartition{t, p})
+		}
+	}
+}
+
+func formatAssignment(m map[string][]int32) string {
+	var parts []string
+	for t, ps := range m {
+		for _, p := range ps {
+			parts = append(parts, describeTP(t, p))
+		}
+	}
+	return strings.Join(parts, ",")
+}

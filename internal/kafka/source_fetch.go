@@ -1,0 +1,221 @@
+// Fetch-ahead: the goroutine that polls franz-go one fetch ahead of Next and
+// cuts each partition of a fetch into batches. Apart because it is the one
+// part of the Source with a goroutine and the hot path of Kafka input; what
+// it consults (the end offsets, the assignment, the marks, the ids) lives in
+// the other source_*.go files.
+
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/headcount/headcount/internal/source"
+)
+
+// Batch limits: a fetch of one partition can hold up to
+// FetchMaxPartitionBytes; cutting it keeps the pipeline's parse workers busy
+// in parallel instead of giving one worker a giant batch.
+const (
+	maxBatchFrames = 4096
+	maxBatchBytes  = 1 << 20
+)
+
+// polled is what one poll gave: batches, or the end (io.EOF or an error).
+type polled struct {
+	batches []*source.Batch
+	err     error
+}
+
+// fetchLoop polls ahead of Next, one poll in hand and one in the channel.
+//
+// franz-go sends a broker its next fetch request only once the previous
+// response has been polled. Polled only when the pipeline asked for more,
+// fetching (broker read, transfer, decompression) and counting would take
+// turns; polled from here, the next fetch is on its way while the pipeline
+// parses this one.
+func (s *Source) fetchLoop(ctx context.Context) {
+	defer close(s.loopDone)
+	defer close(s.polls)
+	send := func(p polled) bool {
+		select {
+		case s.polls <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if s.until != nil {
+			if s.allDone() {
+				send(polled{err: io.EOF})
+				return
+			}
+			// Wake up now and then: a rebalance can make this member
+			// done without any record arriving.
+			pctx, cancel = context.WithTimeout(ctx, time.Second)
+		}
+		fs := s.cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err := s.check(fs); err != nil {
+			send(polled{err: err})
+			return
+		}
+		s.queue = nil // the previous poll's slice belongs to Next now
+		s.announceChanges()
+		fs.EachPartition(s.cut)
+		s.interleave()
+		if len(s.queue) > 0 && !send(polled{batches: s.queue}) {
+			return
+		}
+	}
+}
+
+// interleave reorders the batches of one poll round-robin by partition: the
+// first batch of each partition, then the second of each, and so on.
+//
+// The pipeline's watermark is the minimum over the partitions it has seen,
+// and a poll can hold seconds or hours of event time per partition (a
+// backfill). Handed out partition after partition, the first partition's
+// frames would move the watermark past windows that the next partitions
+// still have frames for, and those would be dropped as too late.
+// Interleaved, the partitions' event times advance together.
+func (s *Source) interleave() {
+	if len(s.queue) < 2 {
+		return
+	}
+	s.byPart = s.byPart[:0]
+	pos := map[int32]int{}
+	for _, b := range s.queue {
+		i, ok := pos[b.Partition]
+		if !ok {
+			i = len(s.byPart)
+			pos[b.Partition] = i
+			s.byPart = append(s.byPart, nil)
+		}
+		s.byPart[i] = append(s.byPart[i], b)
+	}
+	if len(s.byPart) == 1 {
+		s.byPart[0] = nil
+		return
+	}
+	s.queue = s.queue[:0]
+	for round := 0; ; round++ {
+		added := false
+		for _, bs := range s.byPart {
+			if round < len(bs) {
+				s.queue = append(s.queue, bs[round])
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	for i := range s.byPart {
+		clear(s.byPart[i])
+		s.byPart[i] = s.byPart[i][:0]
+	}
+}
+
+// check turns fatal fetch errors into an error and logs the others, which
+// franz-go retries by itself (a broker restarting, a leader moving).
+func (s *Source) check(fs kgo.Fetches) error {
+	var fatal error
+	fs.EachError(func(topic string, p int32, err error) {
+		var ke *kerr.Error
+		switch {
+		case fatal != nil:
+		case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+			// Our own poll timeout (Next checks the caller's ctx).
+		case errors.Is(err, kgo.ErrClientClosed):
+			fatal = errors.New("kafka source: client closed")
+		case errors.As(err, &ke) && !ke.Retriable:
+			fatal = fmt.Errorf("kafka: consume %s: %w", describeTP(topic, p), err)
+		default:
+			s.cfg.logger().Warn("kafka: fetch error, retrying", "topic", topic, "partition", p, "err", err)
+		}
+	})
+	return fatal
+}
+
+// cut turns one partition of a fetch into batches.
+func (s *Source) cut(p kgo.FetchTopicPartition) {
+	recs := p.Records
+	if len(recs) == 0 {
+		return
+	}
+	key := topicPartition{p.Topic, p.Partition}
+	end := int64(math.MaxInt64)
+	var tgt *target
+	if s.until != nil {
+		if tgt = s.until[key]; tgt == nil || tgt.done {
+			// Done, or created after start: not part of this run.
+			s.pause(key)
+			return
+		}
+		end = tgt.end
+	}
+	id := s.id(key)
+	for len(recs) > 0 && recs[0].Offset < end {
+		n := 0
+		size := 0
+		for n < len(recs) && n < maxBatchFrames && size < maxBatchBytes && recs[n].Offset < end {
+			size += len(recs[n].Value)
+			n++
+		}
+		b := &source.Batch{
+			Partition: id,
+			Frames:    make([][]byte, 0, n),
+			Offsets:   make([]int64, 0, n),
+			Offset:    recs[0].Offset,
+		}
+		for _, r := range recs[:n] {
+			if r.Attrs.IsControl() {
+				continue // a transaction marker: an offset, not a frame
+			}
+			if s.cfg.MaxFrame > 0 && len(r.Value) > s.cfg.MaxFrame {
+				b.AddOversize(r.Offset, r.Value)
+				continue
+			}
+			b.Frames = append(b.Frames, r.Value)
+			b.Offsets = append(b.Offsets, r.Offset)
+		}
+		last := recs[n-1]
+		if len(b.Offsets) > 0 {
+			b.Offset = b.Offsets[0]
+		}
+		empty := len(b.Frames) == 0 && len(b.Oversize) == 0
+		if s.group {
+			// An all-marker batch is still handed on, empty, so that
+			// its offsets are committed in order after the batches
+			// before it.
+			s.mu.Lock()
+			s.marks[b] = mark{key, kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}}
+			s.mu.Unlock()
+		} else if empty {
+			recs = recs[n:]
+			continue
+		}
+		s.frames.Add(uint64(len(b.Frames)))
+		s.queue = append(s.queue, b)
+		recs = recs[n:]
+	}
+	// Done when the end offset was read, or a record at or past it shows
+	// that the offsets before it are gone (compacted away).
+	if tgt != nil && (len(recs) > 0 || p.Records[len(p.Records)-1].Offset+1 >= end) {
+		tgt.done = true
+		s.pause(key) // records past the end would only be dropped
+	}
+}
