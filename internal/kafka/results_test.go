@@ -34,8 +34,8 @@ func resultReader(t *testing.T, conn kafka.Config) {
 	if err := sink.Write(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	// Not a result: offset 2.
-	if err := testClient(t, conn).ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(`{"uid":"a","ts":1}`)}).FirstErr(); err != nil {
+	// Not a result: offset 2 (keyed, as a compacted topic requires).
+	if err := testClient(t, conn).ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("minute/0"), Value: []byte(`{"uid":"a","ts":1}`)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	if err := sink.Write(ctx, []result.Result{last}); err != nil {
