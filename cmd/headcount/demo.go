@@ -51,7 +51,11 @@ func runDemo(args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintln(os.Stderr, "headcount demo:", err)
+		// fs printed its own errors, not the environment's.
+		var envErr *cli.EnvError
+		if errors.As(err, &envErr) {
+			fmt.Fprintln(os.Stderr, "headcount demo:", err)
+		}
 		return 2
 	}
 	switch {

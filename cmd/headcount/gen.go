@@ -63,7 +63,9 @@ func runGen(args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		if strings.HasPrefix(err.Error(), "HEADCOUNT_") { // fs printed its own errors, not the environment's
+		// fs printed its own errors, not the environment's.
+		var envErr *cli.EnvError
+		if errors.As(err, &envErr) {
 			fmt.Fprintf(os.Stderr, "headcount gen: %v\n", err)
 		}
 		return 2

@@ -62,7 +62,11 @@ func runProduce(args []string) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintln(os.Stderr, "headcount produce:", err)
+		// fs printed its own errors, not the environment's.
+		var envErr *cli.EnvError
+		if errors.As(err, &envErr) {
+			fmt.Fprintln(os.Stderr, "headcount produce:", err)
+		}
 		return 2
 	}
 	usageErr := func(format string, a ...any) int {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"io"
 	"testing"
@@ -15,11 +16,14 @@ func TestParseEnv(t *testing.T) {
 		wantLate time.Duration
 		wantIn   string
 		wantErr  bool
+		envErr   string // the EnvError's message; "" when the error is not one
 	}{
 		{name: "default", wantLate: 5 * time.Second, wantIn: "-"},
 		{name: "env", env: map[string]string{"HEADCOUNT_LATENESS": "30s", "HEADCOUNT_IN": "x.gz"}, wantLate: 30 * time.Second, wantIn: "x.gz"},
 		{name: "flag wins", args: []string{"--lateness", "1m"}, env: map[string]string{"HEADCOUNT_LATENESS": "30s"}, wantLate: time.Minute, wantIn: "-"},
-		{name: "bad env", env: map[string]string{"HEADCOUNT_LATENESS": "soon"}, wantErr: true},
+		{name: "bad env", env: map[string]string{"HEADCOUNT_LATENESS": "soon"}, wantErr: true, envErr: `HEADCOUNT_LATENESS="soon": parse error`},
+		{name: "bad flag", args: []string{"--lateness", "soon"}, wantErr: true},
+		{name: "unknown flag", args: []string{"--nope"}, env: map[string]string{"HEADCOUNT_LATENESS": "soon"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,6 +37,10 @@ func TestParseEnv(t *testing.T) {
 			err := Parse(fs, tt.args)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			var envErr *EnvError
+			if isEnv := errors.As(err, &envErr); isEnv != (tt.envErr != "") || isEnv && envErr.Error() != tt.envErr {
+				t.Fatalf("err = %v (an EnvError: %v), want EnvError %q", err, isEnv, tt.envErr)
 			}
 			if err != nil {
 				return

@@ -88,31 +88,21 @@ func (b *Board) Observe(s *pipeline.Stats) {
 	}
 }
 
-// State is what /api/state returns.
+// State is what /api/state returns. Windows holds, per kind, the latest
+// revision of each recent window, oldest first, in the result format of the
+// output (the page reads start, ts, users, frames, final, rev, exact, rse).
 type State struct {
-	Uptime     float64            `json:"uptime_seconds"`
-	Frames     uint64             `json:"frames"`
-	Counted    uint64             `json:"counted"`
-	Rejected   map[string]uint64  `json:"rejected"`
-	Rate       float64            `json:"frames_per_second"`
-	Watermark  int64              `json:"watermark"`
-	Open       int                `json:"open_windows"`
-	Kept       int                `json:"kept_windows"`
-	Results    uint64             `json:"results"`
-	Windows    map[string][]Point `json:"windows"`
-	UpdatedUTC string             `json:"updated"`
-}
-
-// Point is one window's latest result.
-type Point struct {
-	Start  string  `json:"start"`
-	TS     int64   `json:"ts"`
-	Users  uint64  `json:"users"`
-	Frames uint64  `json:"frames"`
-	Final  bool    `json:"final"`
-	Rev    int     `json:"rev"`
-	Exact  bool    `json:"exact"`
-	RSE    float64 `json:"rse,omitempty"`
+	Uptime     float64                    `json:"uptime_seconds"`
+	Frames     uint64                     `json:"frames"`
+	Counted    uint64                     `json:"counted"`
+	Rejected   map[string]uint64          `json:"rejected"`
+	Rate       float64                    `json:"frames_per_second"`
+	Watermark  int64                      `json:"watermark"`
+	Open       int                        `json:"open_windows"`
+	Kept       int                        `json:"kept_windows"`
+	Results    uint64                     `json:"results"`
+	Windows    map[string][]result.Result `json:"windows"`
+	UpdatedUTC string                     `json:"updated"`
 }
 
 // Snapshot returns the board's state.
@@ -129,7 +119,7 @@ func (b *Board) Snapshot() State {
 		Open:       b.stats.OpenWindows,
 		Kept:       b.stats.KeptWindows,
 		Results:    b.stats.Results,
-		Windows:    map[string][]Point{},
+		Windows:    map[string][]result.Result{},
 		UpdatedUTC: time.Now().UTC().Format(time.RFC3339),
 	}
 	for r := frame.Reason(1); r < frame.NumReasons; r++ {
@@ -139,11 +129,7 @@ func (b *Board) Snapshot() State {
 	}
 	for kind, m := range b.windows {
 		for _, start := range slices.Sorted(maps.Keys(m)) {
-			r := m[start]
-			s.Windows[kind] = append(s.Windows[kind], Point{
-				Start: r.Start.Format(time.RFC3339), TS: start, Users: r.Users, Frames: r.Frames,
-				Final: r.Final, Rev: r.Rev, Exact: r.Exact, RSE: r.RSE,
-			})
+			s.Windows[kind] = append(s.Windows[kind], m[start])
 		}
 	}
 	return s

@@ -60,8 +60,8 @@ func TestBoard(t *testing.T) {
 	if last.Users != 999 || last.Rev != 2 || !last.Final {
 		t.Errorf("latest minute %+v: the correction must win, a provisional result must not replace it", last)
 	}
-	if minutes[0].TS != at(5).Unix() {
-		t.Errorf("oldest kept minute %d", minutes[0].TS)
+	if !minutes[0].Start.Equal(at(5)) {
+		t.Errorf("oldest kept minute %v", minutes[0].Start)
 	}
 	if h := got.Windows["hour"]; len(h) != 1 || h[0].RSE != 0.0081 {
 		t.Errorf("hour %+v", h)

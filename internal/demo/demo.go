@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,19 +9,19 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/gen"
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/progress"
+	"github.com/headcount/headcount/internal/result"
+	"github.com/headcount/headcount/internal/source"
 	"github.com/headcount/headcount/internal/watermark"
 	"github.com/headcount/headcount/internal/window"
 )
@@ -120,9 +119,10 @@ func (c *Clock) wallAt(d time.Duration) time.Time {
 	return c.wall0.Add(time.Duration(float64(d) / c.speedup))
 }
 
-// Stats are the live counters the status line shows.
+// Stats are the live counters of the status line that no Kafka client
+// keeps.
 type Stats struct {
-	Produced, Consumed, TooLate, Rejected atomic.Uint64
+	TooLate, Rejected atomic.Uint64
 }
 
 // Run starts an embedded Kafka-compatible broker, produces generated
@@ -145,18 +145,40 @@ func Run(ctx context.Context, cfg Config) error {
 	var st Stats
 
 	fmt.Fprintf(cfg.Status, "demo: embedded Kafka broker at %s, topic %q with %d partitions; %s frames/s of event time from %s users, event time %g× the wall clock (a minute every %.1fs)\n",
-		conn.Brokers[0], InputTopic, cfg.Partitions, fmtInt(uint64(cfg.Rate)), fmtInt(uint64(cfg.Users)), cfg.Speedup, 60/cfg.Speedup)
+		conn.Brokers[0], InputTopic, cfg.Partitions, progress.Thousands(uint64(cfg.Rate)), progress.Thousands(uint64(cfg.Users)), cfg.Speedup, 60/cfg.Speedup)
 
+	// Every client is the one the commands use (internal/kafka).
+	producer, err := kafka.NewProducer(ctx, kafka.ProducerConfig{
+		Config: conn, Topic: InputTopic,
+		// Keyless records one by one over the partitions, so every
+		// partition's event time moves on together and none holds the
+		// watermark back.
+		RoundRobin: true,
+	})
+	if err != nil {
+		return fmt.Errorf("demo producer: %w", err)
+	}
+	defer producer.Close()
 	src, err := kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{InputTopic}, Group: Group, CommitInterval: time.Second})
 	if err != nil {
-		return err
+		return fmt.Errorf("demo source: %w", err)
 	}
 	defer src.Close()
 	sink, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: OutputTopic})
 	if err != nil {
-		return err
+		return fmt.Errorf("demo sink: %w", err)
 	}
 	defer sink.Close()
+	reader, err := kafka.NewResultReader(ctx, kafka.ResultReaderConfig{Config: conn, Topic: OutputTopic})
+	if err != nil {
+		return fmt.Errorf("demo result reader: %w", err)
+	}
+	defer reader.Close()
+	admin, err := kafka.NewAdmin(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("demo admin: %w", err)
+	}
+	defer admin.Close()
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -170,9 +192,12 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	goRun("producer", func(ctx context.Context) error { return produce(ctx, conn, cfg, clock, &st) })
-	goRun("printer", func(ctx context.Context) error { return printResults(ctx, conn, cfg, clock, cancel) })
-	goRun("status", func(ctx context.Context) error { return status(ctx, conn, cfg, clock, &st, src) })
+	goRun("producer", func(ctx context.Context) error {
+		_, err := producer.Load(ctx, newPaced(clock, cfg))
+		return err
+	})
+	goRun("printer", func(ctx context.Context) error { return printResults(ctx, reader, cfg, clock, cancel) })
+	goRun("status", func(ctx context.Context) error { return status(ctx, cfg, clock, &st, producer, src, admin) })
 
 	pcfg := pipeline.Config{
 		// The run command's defaults: late frames within an hour are
@@ -204,139 +229,138 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// produce sends generated frames when their arrival time comes on the event
-// clock.
-func produce(ctx context.Context, conn kafka.Config, cfg Config, clock *Clock, st *Stats) error {
-	opts, err := conn.Opts()
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(append(opts,
-		kgo.DefaultProduceTopic(InputTopic),
-		kgo.ProducerLinger(5*time.Millisecond),
-		kgo.ProducerBatchCompression(kgo.Lz4Compression()),
-		// Keyless records round-robin over the partitions, so every
-		// partition's event time moves on together and none holds the
-		// watermark back.
-		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
-	)...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	g := gen.New(gen.Config{
-		Count:     -1,
-		Rate:      cfg.Rate,
-		Users:     cfg.Users,
-		Start:     clock.event0.Unix(),
-		Delay:     30 * time.Second,
-		DelayProb: 0.01,
-		Seed:      rand.Uint64(),
-	})
-	var perr atomic.Pointer[error]
-	promise := func(_ *kgo.Record, err error) {
-		if err != nil {
-			perr.CompareAndSwap(nil, &err)
-		}
-	}
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		if p := perr.Load(); p != nil {
-			return *p
-		}
-		f, _, _, _, _ := g.Next(nil)
-		if wait := time.Until(clock.wallAt(g.Elapsed())); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-timer.C:
-			}
-		}
-		cl.Produce(ctx, &kgo.Record{Value: f}, promise)
-		st.Produced.Add(1)
+// paced is the demo's input: generated frames, each handed out when its
+// arrival time comes on the event clock. It is a source.Source, so the
+// bulk loader (kafka.Producer.Load) sends it.
+type paced struct {
+	g     *gen.Generator
+	clock *Clock
+	next  []byte // generated, not yet due
+	timer *time.Timer
+}
+
+// pacedBatch caps a batch of frames that are due at once (after a stall).
+const pacedBatch = 1024
+
+func newPaced(clock *Clock, cfg Config) *paced {
+	return &paced{
+		g: gen.New(gen.Config{
+			Count:     -1,
+			Rate:      cfg.Rate,
+			Users:     cfg.Users,
+			Start:     clock.event0.Unix(),
+			Delay:     30 * time.Second,
+			DelayProb: 0.01,
+			Seed:      rand.Uint64(),
+		}),
+		clock: clock,
 	}
 }
 
-// result is the part of an output record the printer shows.
-type result struct {
-	Window string  `json:"window"`
-	Start  string  `json:"start"`
-	Users  uint64  `json:"users"`
-	Frames uint64  `json:"frames"`
-	Final  bool    `json:"final"`
-	Rev    int     `json:"rev"`
-	Exact  bool    `json:"exact"`
-	RSE    float64 `json:"rse"`
+// Next returns the frames that are due, waiting for the first of them.
+func (p *paced) Next(ctx context.Context) (*source.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // even when frames are due: the demo is over
+	}
+	b := &source.Batch{}
+	for len(b.Frames) < pacedBatch {
+		if p.next == nil {
+			p.next, _, _, _, _ = p.g.Next(nil) // endless: Count is -1
+		}
+		if wait := time.Until(p.clock.wallAt(p.g.Elapsed())); wait > 0 {
+			if len(b.Frames) > 0 {
+				break
+			}
+			if err := p.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+		}
+		b.Frames = append(b.Frames, p.next)
+		p.next = nil
+	}
+	return b, nil
+}
+
+func (p *paced) sleep(ctx context.Context, d time.Duration) error {
+	if p.timer == nil {
+		p.timer = time.NewTimer(d)
+	} else {
+		p.timer.Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.timer.C:
+		return nil
+	}
+}
+
+func (p *paced) Close() error {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	return nil
 }
 
 // printResults reads the output topic like any consumer of headcount would
-// and prints each final minute.
-func printResults(ctx context.Context, conn kafka.Config, cfg Config, clock *Clock, stop context.CancelFunc) error {
-	opts, err := conn.Opts()
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(OutputTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	finals := 0
-	// Corrections come once per second of event time while late frames
-	// arrive; only the latest of each minute is shown, just before the
-	// next minute's final result.
-	pending := map[string]result{}
-	var pendingRaw = map[string][]byte{}
+// and prints each final minute, until Minutes of them.
+func printResults(ctx context.Context, reader *kafka.ResultReader, cfg Config, clock *Clock, stop context.CancelFunc) error {
+	pr := printer{out: cfg.Out, minutes: cfg.Minutes, since: clock.event0}
 	for {
-		fs := cl.PollFetches(ctx)
+		recs, err := reader.Poll(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		for _, e := range fs.Errors() {
-			cfg.Logger.Warn("demo: reading results", "err", e.Err)
+		if err != nil {
+			cfg.Logger.Warn("demo: reading results", "err", err)
 		}
-		var done bool
-		fs.EachRecord(func(r *kgo.Record) {
-			var res result
-			if err := json.Unmarshal(r.Value, &res); err != nil || !res.Final || res.Window != "minute" {
-				return
+		for _, r := range recs {
+			if pr.add(r) {
+				stop()
+				return nil
 			}
-			if t, err := time.Parse(time.RFC3339, res.Start); err == nil && t.Before(clock.event0) {
-				// Only the frames that were "delayed" from before the
-				// demo began: not a minute worth showing.
-				return
-			}
-			if res.Rev > 1 {
-				pending[res.Start] = res
-				pendingRaw[res.Start] = append([]byte(nil), r.Value...)
-				return
-			}
-			for _, start := range slices.Sorted(maps.Keys(pending)) {
-				fmt.Fprintf(cfg.Out, "%s\n    %s\n", describe(pending[start]), pendingRaw[start])
-			}
-			clear(pending)
-			clear(pendingRaw)
-			fmt.Fprintf(cfg.Out, "%s\n    %s\n", describe(res), r.Value)
-			finals++
-			if cfg.Minutes > 0 && finals >= cfg.Minutes {
-				done = true
-			}
-		})
-		if done {
-			stop()
-			return nil
 		}
 	}
 }
 
-// describe renders a result for people: "13:40 UTC  47,232 users  63,858 frames  (final, exact)".
-func describe(r result) string {
-	when := r.Start
-	if t, err := time.Parse(time.RFC3339, r.Start); err == nil {
-		when = t.UTC().Format("15:04 MST")
+// printer shows final minutes as they arrive. Corrections come once per
+// second of event time while late frames arrive; only the latest of each
+// minute is shown, just before the next minute's final result.
+type printer struct {
+	out     io.Writer
+	minutes int       // stop after this many finals; 0: never
+	since   time.Time // minutes before it are not shown
+	finals  int
+	pending map[int64]kafka.ResultRecord // latest correction by start
+}
+
+// add prints what r calls for and reports whether the demo is done.
+func (p *printer) add(r kafka.ResultRecord) (done bool) {
+	res := r.Result
+	if !res.Final || res.Window != "minute" || res.Start.Before(p.since) {
+		// Provisional, or a minute of the frames "delayed" from before
+		// the demo began: not worth showing.
+		return false
 	}
+	if res.Rev > 1 {
+		if p.pending == nil {
+			p.pending = map[int64]kafka.ResultRecord{}
+		}
+		p.pending[res.Start.Unix()] = r
+		return false
+	}
+	for _, start := range slices.Sorted(maps.Keys(p.pending)) {
+		c := p.pending[start]
+		fmt.Fprintf(p.out, "%s\n    %s\n", describe(c.Result), c.Value)
+	}
+	clear(p.pending)
+	fmt.Fprintf(p.out, "%s\n    %s\n", describe(res), r.Value)
+	p.finals++
+	return p.minutes > 0 && p.finals >= p.minutes
+}
+
+// describe renders a result for people: "13:40 UTC  47,232 users  63,858 frames  (final, exact)".
+func describe(r result.Result) string {
 	kind := "exact"
 	if !r.Exact {
 		kind = fmt.Sprintf("±%.1f%%", 100*r.RSE)
@@ -345,23 +369,13 @@ func describe(r result) string {
 	if r.Rev > 1 {
 		state = fmt.Sprintf("corrected, rev %d, %s", r.Rev, kind)
 	}
-	return fmt.Sprintf("%s  %8s users  %8s frames  (%s)", when, fmtInt(r.Users), fmtInt(r.Frames), state)
+	return fmt.Sprintf("%s  %8s users  %8s frames  (%s)", r.Start.UTC().Format("15:04 MST"), progress.Thousands(r.Users), progress.Thousands(r.Frames), state)
 }
 
 // status prints a status line every StatusEvery and trims the consumed
 // part of the input topic, since the embedded broker keeps its log in
 // memory.
-func status(ctx context.Context, conn kafka.Config, cfg Config, clock *Clock, st *Stats, src *kafka.Source) error {
-	opts, err := conn.Opts()
-	if err != nil {
-		return err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+func status(ctx context.Context, cfg Config, clock *Clock, st *Stats, producer *kafka.Producer, src *kafka.Source, admin *kafka.Admin) error {
 	t := time.NewTicker(cfg.StatusEvery)
 	defer t.Stop()
 	for {
@@ -370,22 +384,15 @@ func status(ctx context.Context, conn kafka.Config, cfg Config, clock *Clock, st
 			return nil
 		case <-t.C:
 		}
-		now := clock.Now()
+		produced, _, _, _ := producer.Progress()
 		fmt.Fprintf(cfg.Status, "status: event time %s (%g× speed) · produced %s · counted from Kafka %s · too late %s · rejected %s\n",
-			now.Format("15:04:05"), cfg.Speedup, fmtInt(st.Produced.Load()), fmtInt(src.Frames()), fmtInt(st.TooLate.Load()), fmtInt(st.Rejected.Load()))
-		trim(ctx, adm)
-	}
-}
-
-// trim deletes input records the demo group has committed.
-func trim(ctx context.Context, adm *kadm.Client) {
-	committed, err := adm.FetchOffsets(ctx, Group)
-	if err != nil {
-		return
-	}
-	os := committed.Offsets()
-	if len(os) > 0 {
-		_, _ = adm.DeleteRecords(ctx, os) // best effort: memory, not correctness
+			clock.Now().Format("15:04:05"), cfg.Speedup, progress.Thousands(produced), progress.Thousands(src.Frames()),
+			progress.Thousands(st.TooLate.Load()), progress.Thousands(st.Rejected.Load()))
+		// Memory, not correctness: a failure is reported and the demo
+		// goes on.
+		if err := admin.DeleteCommitted(ctx, Group); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("demo: trim the input topic", "err", err)
+		}
 	}
 }
 
@@ -400,13 +407,4 @@ func (c *countDead) Reject(_ int32, _ int64, _ []byte, r frame.Reason) error {
 		c.st.Rejected.Add(1)
 	}
 	return nil
-}
-
-// fmtInt formats n with thousands separators.
-func fmtInt(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -91,14 +91,16 @@ func fuzzSeeds(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	// A few real frames, when the shared samples are present.
-	if data, err := readGz(filepath.Join("..", "..", "..", "shared", "samples", "sample-late.jsonl.gz")); err == nil {
-		for i, line := range bytes.Split(data, []byte("\n")) {
-			if i >= 5 {
-				break
-			}
-			f.Add(line)
+	// A few real frames of a reference sample.
+	data, err := readGz(filepath.Join("..", "..", "testdata", "samples", "sample-late.jsonl.gz"))
+	if err != nil {
+		f.Fatalf("seed frames: %v", err)
+	}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if i >= 5 {
+			break
 		}
+		f.Add(line)
 	}
 }
 

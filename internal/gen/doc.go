@@ -3,7 +3,7 @@
 // top-level "uid" and "ts" among many other keys.
 //
 // It mirrors the public generator that produced the reference data set (and
-// the samples in ../shared/samples), because every benchmark and test must
+// the samples in testdata/samples), because every benchmark and test must
 // see the same hard parts as real traffic, not a convenient subset:
 //
 //   - Frames are filled with Lorem-ipsum keys in random order and values drawn

@@ -21,8 +21,8 @@ import (
 	"unicode/utf8"
 )
 
-// sampleDir holds the reference samples, outside the repository.
-const sampleDir = "../../../shared/samples"
+// sampleDir holds the reference samples (see its README.md).
+const sampleDir = "../../testdata/samples"
 
 // sampleLike is the traffic of the samples: 2000 frames, 300 users, ~11
 // frames a second.
@@ -305,7 +305,10 @@ func TestUsers(t *testing.T) {
 	}
 }
 
-// shapeStats are some of the figures of shared/tools/shape.py.
+// shapeStats are figures that tell a stream's shape apart: mean frame size,
+// mean nesting depth, the share of frames whose uid comes before their ts,
+// nested uid/ts decoys and backslashes per frame, and the share of non-ASCII
+// bytes.
 type shapeStats struct {
 	meanSize, depth, uidFirst, decoys, backslashes, nonASCII float64
 }
@@ -331,7 +334,8 @@ func measure(t *testing.T, frames [][]byte) shapeStats {
 				break
 			}
 		}
-		// Like shape.py, through a map: a repeated key keeps its last value.
+		// Decoded into a map on purpose: a repeated key is seen once, with its
+		// last value, as a JSON library's user would see it.
 		var v any
 		if err := json.Unmarshal(f, &v); err != nil {
 			t.Fatal(err)
@@ -420,11 +424,9 @@ func TestFrameSize(t *testing.T) {
 
 // TestSamples compares the generator with the reference samples.
 func TestSamples(t *testing.T) {
-	read := func(name string) [][]byte {
+	read := func(t *testing.T, name string) [][]byte {
+		t.Helper()
 		f, err := os.Open(filepath.Join(sampleDir, name))
-		if errors.Is(err, os.ErrNotExist) {
-			t.Skipf("no samples: %v", err)
-		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -452,7 +454,7 @@ func TestSamples(t *testing.T) {
 		{"sample-late.jsonl.gz", Config{Count: 2000, Users: 300, Rate: 11, Delay: 30 * time.Second}},
 	} {
 		t.Run(tt.sample, func(t *testing.T) {
-			ref := read(tt.sample)
+			ref := read(t, tt.sample)
 			for _, f := range ref {
 				checkFrame(t, f) // the samples obey the rules the tests check
 			}

@@ -220,3 +220,53 @@ func retry(ctx context.Context, fn func() error) error {
 		backoff = min(2*backoff, time.Second)
 	}
 }
+
+// Admin runs the administrative requests that no source or sink makes.
+type Admin struct {
+	cl  *kgo.Client
+	adm *kadm.Client
+}
+
+// NewAdmin connects.
+func NewAdmin(ctx context.Context, cfg Config) (*Admin, error) {
+	cl, err := connect(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Admin{cl: cl, adm: kadm.NewClient(cl)}, nil
+}
+
+// DeleteCommitted deletes the records below group's committed offsets
+// (Kafka's DeleteRecords), for a broker that keeps its log in memory, such
+// as the demo's embedded one: the consumed part of the input then does not
+// grow without bound.
+func (a *Admin) DeleteCommitted(ctx context.Context, group string) error {
+	committed, err := a.adm.FetchOffsets(ctx, group)
+	if err == nil {
+		err = committed.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return nil // some brokers say so for a group that has not committed yet
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: committed offsets of group %s: %w", group, err)
+	}
+	offsets := committed.Offsets()
+	if len(offsets) == 0 {
+		return nil
+	}
+	deleted, err := a.adm.DeleteRecords(ctx, offsets)
+	if err == nil {
+		err = deleted.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: delete the records group %s has committed: %w", group, err)
+	}
+	return nil
+}
+
+// Close closes the connections.
+func (a *Admin) Close() error {
+	a.cl.Close()
+	return nil
+}

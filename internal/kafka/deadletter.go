@@ -31,7 +31,9 @@ type DeadLetterConfig struct {
 	Topic             string
 	Partitions        int32 // of a new topic; default 1
 	ReplicationFactor int16 // of a new topic; default -1, the broker's
-	DeliveryTimeout   time.Duration
+	// DeliveryTimeout bounds the retries of a dead letter and how long
+	// Close waits for the last ones (default 2m, at least 1s).
+	DeliveryTimeout time.Duration
 	// Origin maps the pipeline's partition ids to the input's topic and
 	// partition (Source.Origin); nil: the id is written as the partition.
 	Origin func(id int32) (topic string, partition int32, ok bool)
@@ -42,9 +44,10 @@ type DeadLetterConfig struct {
 // first delivery error of an earlier record, and Close waits for all of
 // them and returns the first error.
 type DeadLetters struct {
-	cl     *kgo.Client
-	topic  string
-	origin func(int32) (string, int32, bool)
+	cl       *kgo.Client
+	topic    string
+	origin   func(int32) (string, int32, bool)
+	delivery time.Duration // DeliveryTimeout, or its default
 
 	mu  sync.Mutex
 	err error
@@ -59,7 +62,7 @@ func NewDeadLetters(ctx context.Context, cfg DeadLetterConfig) (*DeadLetters, er
 	if err != nil {
 		return nil, err
 	}
-	return &DeadLetters{cl: cl, topic: cfg.Topic, origin: cfg.Origin}, nil
+	return &DeadLetters{cl: cl, topic: cfg.Topic, origin: cfg.Origin, delivery: deliveryTimeout(cfg.DeliveryTimeout)}, nil
 }
 
 // Reject sends one dead letter. The frame is copied: the caller's buffer
@@ -110,14 +113,16 @@ func (d *DeadLetters) Flush(ctx context.Context) error {
 	return d.err
 }
 
-// Close flushes and closes the connections.
+// Close flushes, for up to the delivery timeout, and closes the
+// connections. Records that franz-go gave up on and records still waiting
+// at the deadline are both reported as not delivered within the timeout.
 func (d *DeadLetters) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultDeliveryTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), d.delivery)
 	defer cancel()
 	err := d.Flush(ctx)
 	d.cl.Close()
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("kafka: dead letters to %s not delivered within %s", d.topic, DefaultDeliveryTimeout)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrRecordTimeout) {
+		return fmt.Errorf("kafka: dead letters to %s not delivered within the delivery timeout (%s): %w", d.topic, d.delivery, err)
 	}
 	return err
 }

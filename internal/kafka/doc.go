@@ -1,7 +1,8 @@
 // Package kafka connects headcount to Apache Kafka with franz-go: a Source of
 // batches of frames (record values) for the pipeline, a Sink of results, a
-// dead-letter topic, a bulk loader (Producer) for `headcount produce`, and the
-// admin calls these need (topic creation, end offsets).
+// reader of the results (ResultReader), a dead-letter topic, a bulk loader
+// (Producer) for `headcount produce` and the demo, and the admin calls these
+// need (topic creation, end offsets, deleting consumed records).
 //
 // Files by concern:
 //
@@ -14,8 +15,9 @@
 //	source_partitions.go  the partition registry: dense ids, Origin
 //	sink.go               Sink: one record per result, keyed <window>/<start unix>
 //	deadletter.go         DeadLetters: rejected frames unchanged, the reason in headers
+//	results.go            ResultReader: a result topic read back, decoded with result.Decode
 //	producer.go           Producer: JSON lines into a topic, fast (batching, compression)
-//	admin.go              topic creation and offset listing
+//	admin.go              topic creation, offset listing, Admin.DeleteCommitted
 //
 // # Batches and offsets
 //

@@ -32,6 +32,7 @@ import (
 	"github.com/headcount/headcount/internal/gen"
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/result"
 	"github.com/headcount/headcount/internal/source"
 	"github.com/headcount/headcount/internal/watermark"
 	"github.com/headcount/headcount/internal/window"
@@ -222,30 +223,22 @@ func readAll(t *testing.T, ctx context.Context, conn kafka.Config, topic string)
 	return recs
 }
 
-type outResult struct {
-	Window string `json:"window"`
-	TS     int64  `json:"ts"`
-	Users  uint64 `json:"users"`
-	Frames uint64 `json:"frames"`
-	Final  bool   `json:"final"`
-	Rev    int    `json:"rev"`
-	Exact  bool   `json:"exact"`
-}
-
-// finals returns the latest final result per key of the output topic.
-func finals(t *testing.T, recs []*kgo.Record) map[int64]outResult {
+// finals returns the latest final result per start (unix seconds) of the
+// output topic.
+func finals(t *testing.T, recs []*kgo.Record) map[int64]result.Result {
 	t.Helper()
-	out := map[int64]outResult{}
+	out := map[int64]result.Result{}
 	for _, r := range recs {
-		var res outResult
-		if err := json.Unmarshal(r.Value, &res); err != nil {
+		res, err := result.Decode(r.Value)
+		if err != nil {
 			t.Fatalf("output record %q: %v", r.Value, err)
 		}
-		if want := res.Window + "/" + strconv.FormatInt(res.TS, 10); string(r.Key) != want {
+		if want := res.Key(); string(r.Key) != want {
 			t.Errorf("key %q, want %q", r.Key, want)
 		}
-		if res.Final && res.Rev >= out[res.TS].Rev {
-			out[res.TS] = res
+		start := res.Start.Unix()
+		if res.Final && res.Rev >= out[start].Rev {
+			out[start] = res
 		}
 	}
 	return out
@@ -523,7 +516,7 @@ func TestTLSFake(t *testing.T) {
 
 // checkFinals compares the final result of every minute with the
 // independent count.
-func checkFinals(t *testing.T, got map[int64]outResult, want map[int64]*minute) {
+func checkFinals(t *testing.T, got map[int64]result.Result, want map[int64]*minute) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%d final minutes, want %d", len(got), len(want))

@@ -25,7 +25,8 @@ type SinkConfig struct {
 	// broker's default.replication.factor).
 	ReplicationFactor int16
 	// DeliveryTimeout bounds how long franz-go retries a record before
-	// Write fails (Java: delivery.timeout.ms; default 2m).
+	// Write fails, and how long Close waits (Java: delivery.timeout.ms;
+	// default 2m, at least 1s).
 	DeliveryTimeout time.Duration
 }
 
@@ -36,8 +37,9 @@ const DefaultDeliveryTimeout = 2 * time.Minute
 // result.Key() with the result's JSON as the value. It implements
 // pipeline.Sink.
 type Sink struct {
-	cl    *kgo.Client
-	topic string
+	cl       *kgo.Client
+	topic    string
+	delivery time.Duration // DeliveryTimeout, or its default
 
 	recs  []kgo.Record
 	ptrs  []*kgo.Record
@@ -55,7 +57,7 @@ func NewSink(ctx context.Context, cfg SinkConfig) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{cl: cl, topic: cfg.Topic}, nil
+	return &Sink{cl: cl, topic: cfg.Topic, delivery: deliveryTimeout(cfg.DeliveryTimeout)}, nil
 }
 
 // openTopicProducer connects a producer to topic t, creating t when it is
@@ -78,16 +80,21 @@ func openTopicProducer(ctx context.Context, c *Config, t Topic, delivery time.Du
 	return cl, nil
 }
 
+// deliveryTimeout is d, or DefaultDeliveryTimeout when d is not set.
+func deliveryTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return DefaultDeliveryTimeout
+	}
+	return d
+}
+
 // producerOpts are the settings shared by the result and dead-letter sinks.
 func producerOpts(topic string, delivery time.Duration) []kgo.Opt {
-	if delivery <= 0 {
-		delivery = DefaultDeliveryTimeout
-	}
 	return []kgo.Opt{
 		kgo.DefaultProduceTopic(topic),
 		// A failing broker surfaces as a Write error after this long
 		// instead of franz-go's default of retrying forever.
-		kgo.RecordDeliveryTimeout(delivery),
+		kgo.RecordDeliveryTimeout(deliveryTimeout(delivery)),
 		// Bounded buffering: Produce blocks (backpressure) once this
 		// much is waiting for the broker.
 		kgo.MaxBufferedBytes(64 << 20),
@@ -129,13 +136,17 @@ func (s *Sink) Write(ctx context.Context, rs []result.Result) error {
 	return nil
 }
 
-// Close waits for anything buffered and closes the connections.
+// Close waits for anything buffered, for up to the delivery timeout, and
+// closes the connections.
 func (s *Sink) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultDeliveryTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.delivery)
 	defer cancel()
 	err := s.cl.Flush(ctx)
 	s.cl.Close()
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("kafka: results to %s not delivered within the delivery timeout (%s): %w", s.topic, s.delivery, err)
+	}
+	if err != nil {
 		return fmt.Errorf("kafka: flush results to %s: %w", s.topic, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -20,6 +21,10 @@ import (
 
 // Metrics holds the latest pipeline stats and serves them.
 type Metrics struct {
+	// Logger receives the errors of the server running in the background
+	// (Serve); nil: slog.Default().
+	Logger *slog.Logger
+
 	mu      sync.Mutex
 	st      pipeline.Stats
 	updated time.Time
@@ -65,25 +70,48 @@ func (m *Metrics) Handler(extra ...func(*http.ServeMux)) http.Handler {
 }
 
 // Serve listens on addr until ctx is done. It returns once the listener is
-// up (or failed), serving in the background.
+// up (or failed), serving in the background; an error of the server after
+// that is logged to Logger, since the run goes on without it.
 func (m *Metrics) Serve(ctx context.Context, addr string, extra ...func(*http.ServeMux)) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listen %s: %w", addr, err)
 	}
+	m.serve(ctx, ln, extra...)
+	return ln.Addr(), nil
+}
+
+// shutdownGrace is how long open requests may finish once ctx is done.
+const shutdownGrace = 2 * time.Second
+
+// serve serves on ln in the background; the channel is closed once the
+// server has stopped and its error, if any, is logged.
+func (m *Metrics) serve(ctx context.Context, ln net.Listener, extra ...func(*http.ServeMux)) <-chan struct{} {
+	log := m.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	addr := ln.Addr().String()
 	srv := &http.Server{Handler: m.Handler(extra...), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the listener is gone; nothing else to do in the background
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("metrics: requests still open at shutdown were cut off", "addr", addr, "grace", shutdownGrace, "err", err)
+			if err := srv.Close(); err != nil {
+				log.Warn("metrics: close the server", "addr", addr, "err", err)
+			}
 		}
 	}()
-	return ln.Addr(), nil
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics: the server stopped; /metrics, /healthz and the dashboard no longer answer", "addr", addr, "err", err)
+		}
+	}()
+	return stopped
 }
 
 var (

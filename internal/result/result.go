@@ -1,6 +1,9 @@
 package result
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -50,4 +53,64 @@ func (r *Result) AppendJSON(b []byte) []byte {
 		b = strconv.AppendFloat(b, r.RSE, 'g', 4, 64)
 	}
 	return append(b, '}')
+}
+
+// MarshalJSON is AppendJSON, so encoding/json writes the same format (the
+// dashboard's /api/state embeds results).
+func (r Result) MarshalJSON() ([]byte, error) {
+	return r.AppendJSON(nil), nil
+}
+
+// UnmarshalJSON reads the format AppendJSON writes. Every field but rse is
+// required and ts must be the start's unix time, so a record of another
+// format is an error rather than a result of zeros. Unknown fields are
+// ignored: a reader keeps working when a field is added.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Window *string    `json:"window"`
+		Start  *time.Time `json:"start"`
+		End    *time.Time `json:"end"`
+		TS     *int64     `json:"ts"`
+		Users  *uint64    `json:"users"`
+		Frames *uint64    `json:"frames"`
+		Final  *bool      `json:"final"`
+		Rev    *int       `json:"rev"`
+		Exact  *bool      `json:"exact"`
+		RSE    float64    `json:"rse"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("result: %w", err)
+	}
+	for _, f := range []struct {
+		name    string
+		missing bool
+	}{
+		{"window", w.Window == nil}, {"start", w.Start == nil}, {"end", w.End == nil},
+		{"ts", w.TS == nil}, {"users", w.Users == nil}, {"frames", w.Frames == nil},
+		{"final", w.Final == nil}, {"rev", w.Rev == nil}, {"exact", w.Exact == nil},
+	} {
+		if f.missing {
+			return fmt.Errorf("result: no %q field", f.name)
+		}
+	}
+	switch {
+	case *w.Window == "":
+		return errors.New("result: empty window")
+	case *w.TS != w.Start.Unix():
+		return fmt.Errorf("result: ts %d is not the start %s (%d)", *w.TS, w.Start.Format(time.RFC3339), w.Start.Unix())
+	case !w.End.After(*w.Start):
+		return fmt.Errorf("result: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))
+	}
+	*r = Result{
+		Window: *w.Window, Start: *w.Start, End: *w.End, Users: *w.Users, Frames: *w.Frames,
+		Final: *w.Final, Rev: *w.Rev, Exact: *w.Exact, RSE: w.RSE,
+	}
+	return nil
+}
+
+// Decode parses one result as AppendJSON wrote it.
+func Decode(b []byte) (Result, error) {
+	var r Result
+	err := r.UnmarshalJSON(b)
+	return r, err
 }

@@ -28,6 +28,7 @@ type Lines struct {
 	skipping bool   // inside a line longer than maxFrame
 	lineNo   int64
 	eof      bool
+	err      error // the read error, returned once the lines before it are
 	pool     sync.Pool
 }
 
@@ -76,11 +77,16 @@ func (l *Lines) get() *linesBatch {
 	return lb
 }
 
-// Next returns the next batch of complete lines.
+// Next returns the next batch of complete lines. After a read error it
+// returns the complete lines read before it, then the error (a partial line
+// at the error is dropped: it is not known to be whole).
 func (l *Lines) Next(ctx context.Context) (*Batch, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if l.err != nil {
+			return nil, l.err
 		}
 		if l.eof {
 			if len(l.carry) == 0 {
@@ -93,17 +99,22 @@ func (l *Lines) Next(ctx context.Context) (*Batch, error) {
 		if !l.eof {
 			var err error
 			buf, err = l.read(buf)
-			if err != nil && !errors.Is(err, io.EOF) {
-				lb.buf = buf
-				l.pool.Put(lb)
-				return nil, err
-			}
-			if err != nil {
+			switch {
+			case errors.Is(err, io.EOF):
 				l.eof = true
+			case err != nil:
+				l.err = err
 			}
 		}
 		lb.buf = buf
 		b := l.cut(lb)
+		if l.err != nil {
+			l.carry = l.carry[:0]
+			var ce *CompressedError
+			if errors.As(l.err, &ce) {
+				ce.Frames = l.lineNo
+			}
+		}
 		if len(b.Frames) == 0 && len(b.Oversize) == 0 {
 			l.pool.Put(lb)
 			continue

@@ -62,23 +62,31 @@ func Open(path string) (*Input, error) {
 	}
 	head = head[:n]
 	r := io.MultiReader(bytes.NewReader(head), f)
+	name := path
+	if path == "-" {
+		name = "stdin"
+	}
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
-		zr, err := gzip.NewReader(r)
+		d := &decoded{in: &counting{r: r}, format: "gzip", name: name}
+		zr, err := gzip.NewReader(d.in)
 		if err != nil {
 			in.Close()
-			return nil, fmt.Errorf("gzip input %s: %w", path, err)
+			return nil, d.wrap(err)
 		}
 		in.closers = append(in.closers, zr)
-		in.Reader = zr
+		d.r = zr
+		in.Reader = d
 	case bytes.HasPrefix(head, zstdMagic):
-		zr, err := zstd.NewReader(r)
+		d := &decoded{in: &counting{r: r}, format: "zstd", name: name}
+		zr, err := zstd.NewReader(d.in)
 		if err != nil {
 			in.Close()
-			return nil, fmt.Errorf("zstd input %s: %w", path, err)
+			return nil, d.wrap(err)
 		}
 		in.closers = append(in.closers, closerFunc(func() error { zr.Close(); return nil }))
-		in.Reader = zr
+		d.r = zr
+		in.Reader = d
 	default:
 		in.Reader = r
 		if in.Regular && path != "-" {

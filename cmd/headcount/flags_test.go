@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// A bad HEADCOUNT_ value is printed once by the command; a bad command-line
+// flag only by the flag set, which also prints the usage.
+func TestFlagErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    []string
+		args   []string
+		stderr string // the whole of stderr, or its first line for flag errors
+	}{
+		{"gen env", []string{"HEADCOUNT_RATE=fast"}, []string{"gen", "--count", "1"}, "headcount gen: HEADCOUNT_RATE=\"fast\": parse error\n"},
+		{"demo env", []string{"HEADCOUNT_SPEEDUP=fast"}, []string{"demo"}, "headcount demo: HEADCOUNT_SPEEDUP=\"fast\": parse error\n"},
+		{"produce env", []string{"HEADCOUNT_PARTITIONS=many"}, []string{"produce"}, "headcount produce: HEADCOUNT_PARTITIONS=\"many\": parse error\n"},
+		{"gen flag", nil, []string{"gen", "--nope"}, "flag provided but not defined: -nope"},
+		{"demo flag", nil, []string{"demo", "--nope"}, "flag provided but not defined: -nope"},
+		{"produce flag", nil, []string{"produce", "--nope"}, "flag provided but not defined: -nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runMain(t, tt.env, tt.args...)
+			if code != 2 || stdout != "" {
+				t.Errorf("exit status %d, stdout %q; want 2 and nothing", code, stdout)
+			}
+			if strings.HasSuffix(tt.stderr, "\n") {
+				if stderr != tt.stderr {
+					t.Errorf("stderr %q, want %q", stderr, tt.stderr)
+				}
+				return
+			}
+			first, rest, _ := strings.Cut(stderr, "\n")
+			if first != tt.stderr || !strings.Contains(rest, "Usage: headcount") || strings.Contains(rest, "headcount "+tt.args[0]+":") {
+				t.Errorf("stderr:\n%s\nwant %q, the usage, and no error of the command's own", stderr, tt.stderr)
+			}
+		})
+	}
+}
