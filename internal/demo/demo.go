@@ -22,8 +22,6 @@ import (
 	"github.com/headcount/headcount/internal/progress"
 	"github.com/headcount/headcount/internal/result"
 	"github.com/headcount/headcount/internal/source"
-	"github.com/headcount/headcount/internal/watermark"
-	"github.com/headcount/headcount/internal/window"
 )
 
 // Topic names on the embedded broker.
@@ -199,18 +197,16 @@ func Run(ctx context.Context, cfg Config) error {
 	goRun("printer", func(ctx context.Context) error { return printResults(ctx, reader, cfg, clock, cancel) })
 	goRun("status", func(ctx context.Context) error { return status(ctx, cfg, clock, &st, producer, src, admin) })
 
-	pcfg := pipeline.Config{
-		// The run command's defaults: late frames within an hour are
-		// corrections, and the guard against bogus timestamps is on.
-		Window: window.Config{Kinds: []window.Kind{window.Minute}, Keep: time.Hour},
-		Watermark: watermark.Config{
-			Lateness: cfg.Lateness, Idle: 30 * time.Second,
-			MinTS: 946684800, MaxFuture: time.Hour, MaxJump: time.Hour,
-		},
-		Early: time.Second,
-		Dead:  &countDead{st: &st},
-		Now:   clock.Now,
-	}
+	// The run command's settings (corrections within an hour, the guard
+	// against bogus timestamps), on the demo's clock: its wall-clock
+	// durations run Speedup times faster, so --idle is scaled to mean what
+	// it means for run.
+	pcfg := pipeline.DefaultConfig()
+	pcfg.Watermark.Lateness = cfg.Lateness
+	pcfg.Watermark.Idle = time.Duration(float64(pcfg.Watermark.Idle) * cfg.Speedup)
+	pcfg.Early = time.Second
+	pcfg.Dead = &countDead{st: &st}
+	pcfg.Now = clock.Now
 	var results pipeline.Sink = sink
 	if cfg.Tee != nil {
 		results = cfg.Tee(results)
