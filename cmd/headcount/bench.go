@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/headcount/headcount/internal/cli"
 	"github.com/headcount/headcount/internal/pipeline"
 	"github.com/headcount/headcount/internal/source"
 )
@@ -23,15 +22,9 @@ func runBench(args []string) int {
 	runs := fs.Int("runs", 3, "runs of each stage; the median is reported")
 	cfg := pipeline.DefaultConfig()
 	addConfigFlags(fs, &cfg)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: headcount bench --in FILE [flags]\n\nRuns the input through the pipeline read-only, read+parse, and in full, and prints frames/s and MB/s of each (medians).\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
-		fs.PrintDefaults()
-	}
-	if err := cli.Parse(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return usageErr(err)
+	withUsage(fs, "Usage: headcount bench --in FILE [flags]\n\nRuns the input through the pipeline read-only, read+parse, and in full, and prints frames/s and MB/s of each (medians).\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
+	if code, ok := parseArgs(fs, args); !ok {
+		return code
 	}
 	if *in == "" || *in == "-" {
 		return usageErr(errors.New("bench needs --in FILE (it reads the input several times)"))

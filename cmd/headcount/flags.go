@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -10,6 +13,37 @@ import (
 	"github.com/headcount/headcount/internal/sketch"
 	"github.com/headcount/headcount/internal/window"
 )
+
+// parseArgs parses args into fs (the command line, then HEADCOUNT_*
+// variables) and refuses positional arguments. With ok false the command
+// exits with code: 0 after --help, 2 after an error, which is printed once
+// (the flag set prints its own errors with the usage).
+func parseArgs(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := cli.Parse(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, false
+		}
+		var envErr *cli.EnvError
+		if errors.As(err, &envErr) {
+			fmt.Fprintf(os.Stderr, "headcount %s: %v\n", fs.Name(), err)
+		}
+		return 2, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "headcount %s: unexpected argument %q (inputs are flags, such as --in FILE)\n", fs.Name(), fs.Arg(0))
+		return 2, false
+	}
+	return 0, true
+}
+
+// withUsage makes fs print text, then its flags, for --help.
+func withUsage(fs *flag.FlagSet, text string) *flag.FlagSet {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), text)
+		fs.PrintDefaults()
+	}
+	return fs
+}
 
 // parsed is a flag whose text a package parses into the Config field p
 // (the rules live with the package, not here).

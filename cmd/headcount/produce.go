@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/headcount/headcount/internal/cli"
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/progress"
 	"github.com/headcount/headcount/internal/source"
@@ -41,77 +40,66 @@ Every flag can also be set by its environment variable, HEADCOUNT_<FLAG>.
 Flags:
 `
 
-func runProduce(args []string) int {
-	fs := flag.NewFlagSet("produce", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), produceUsage)
-		fs.PrintDefaults()
-	}
-	in := fs.String("in", "-", "input: a file of JSON lines (plain, .gz or .zst) or - for stdin")
-	out := fs.String("out", "", "the topic: kafka://HOST:PORT[,HOST:PORT]/TOPIC (required)")
-	partitions := fs.Int("partitions", 0, "create the topic with this many partitions when it is missing (replication: the broker's default.replication.factor); 0: the topic must exist (default 0)")
-	compression := fs.String("compression", kafka.DefaultCompression, "record batch compression: none, gzip, snappy, lz4 or zstd (Java: compression.type)")
-	linger := fs.Duration("linger", 5*time.Millisecond, "how long a partition's batch waits for more records before it is sent (Java: linger.ms)")
-	batchBytes := fs.Int("batch-bytes", 1000000, "largest record batch in bytes, before compression (Java: batch.size); keep it under the broker's message.max.bytes")
-	maxFrame := fs.Int("max-frame", source.DefaultMaxFrame, "longest line in bytes; longer lines are skipped and counted")
-	showProgress := fs.Bool("progress", false, "print progress on stderr every second even when it is not a terminal (default: only on a terminal)")
-	quiet := fs.Bool("quiet", false, "no summary on stderr")
+// produceOpts are produce's flags.
+type produceOpts struct {
+	in, out         string
+	maxFrame        int
+	progress, quiet bool
+	cfg             kafka.ProducerConfig
+}
+
+// parseProduce parses and checks produce's flags; with a nil result the
+// command exits with code.
+func parseProduce(args []string) (*produceOpts, int) {
+	fs := withUsage(flag.NewFlagSet("produce", flag.ContinueOnError), produceUsage)
+	o := &produceOpts{cfg: kafka.ProducerConfig{Compression: kafka.DefaultCompression, Linger: 5 * time.Millisecond, BatchMaxBytes: 1000000}}
+	var partitions, batchBytes int
+	fs.StringVar(&o.in, "in", "-", "input: a file of JSON lines (plain, .gz or .zst) or - for stdin")
+	fs.StringVar(&o.out, "out", "", "the topic: kafka://HOST:PORT[,HOST:PORT]/TOPIC (required)")
+	fs.IntVar(&partitions, "partitions", 0, "create the topic with this many partitions when it is missing (replication: the broker's default.replication.factor); 0: the topic must exist (default 0)")
+	fs.StringVar(&o.cfg.Compression, "compression", o.cfg.Compression, "record batch compression: none, gzip, snappy, lz4 or zstd (Java: compression.type)")
+	fs.DurationVar(&o.cfg.Linger, "linger", o.cfg.Linger, "how long a partition's batch waits for more records before it is sent (Java: linger.ms)")
+	fs.IntVar(&batchBytes, "batch-bytes", int(o.cfg.BatchMaxBytes), "largest record batch in bytes, before compression (Java: batch.size); keep it under the broker's message.max.bytes")
+	fs.IntVar(&o.maxFrame, "max-frame", source.DefaultMaxFrame, "longest line in bytes; longer lines are skipped and counted")
+	fs.BoolVar(&o.progress, "progress", false, "print progress on stderr every second even when it is not a terminal (default: only on a terminal)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no summary on stderr")
 	conn := addConnFlags(fs)
-
-	if err := cli.Parse(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		// fs printed its own errors, not the environment's.
-		var envErr *cli.EnvError
-		if errors.As(err, &envErr) {
-			fmt.Fprintln(os.Stderr, "headcount produce:", err)
-		}
-		return 2
+	if code, ok := parseArgs(fs, args); !ok {
+		return nil, code
 	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(os.Stderr, "headcount produce: "+format+"\n", a...)
-		return 2
+	o.cfg.Partitions, o.cfg.BatchMaxBytes = int32(min(max(partitions, -1), 1<<30)), int32(min(max(batchBytes, -1), 1<<30))
+	if batchBytes == 0 {
+		o.cfg.BatchMaxBytes = -1 // 0 would mean "the default" to the producer
 	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q (the input is --in)", fs.Arg(0))
+	brokers, topic, err := kafka.ParseTopicURL("--out", o.out)
+	if o.out == "" {
+		err = errors.New("--out kafka://HOST:PORT/TOPIC is required")
 	}
-	if *out == "" {
-		return usageErr("--out kafka://HOST:PORT/TOPIC is required")
+	if err == nil {
+		err = o.cfg.Validate()
 	}
-	u, err := kafka.ParseURL(*out)
 	if err != nil {
-		return usageErr("--out: %v", err)
+		fmt.Fprintln(os.Stderr, "headcount produce:", err)
+		return nil, 2
 	}
-	if len(u.Topics) != 1 {
-		return usageErr("--out %s: want exactly one topic", *out)
-	}
-	if _, err := kafka.ParseCompression(*compression); err != nil {
-		return usageErr("--compression: %v", err)
-	}
-	if *partitions < 0 || *batchBytes <= 0 || *linger < 0 {
-		return usageErr("--partitions, --batch-bytes and --linger must not be negative")
-	}
+	o.cfg.Config, o.cfg.Topic = conn.config(brokers), topic
+	return o, 0
+}
 
+func runProduce(args []string) int {
+	o, code := parseProduce(args)
+	if o == nil {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	input, err := source.Open(*in)
+	input, err := source.Open(o.in)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "headcount produce:", err)
 		return 1
 	}
 	defer input.Close()
-	src := source.NewSource(input, source.MaxFrame(*maxFrame))
-
-	p, err := kafka.NewProducer(ctx, kafka.ProducerConfig{
-		Config:        conn.config(u.Brokers),
-		Topic:         u.Topics[0],
-		Partitions:    int32(*partitions),
-		Compression:   *compression,
-		Linger:        *linger,
-		BatchMaxBytes: int32(*batchBytes),
-	})
+	p, err := kafka.NewProducer(ctx, o.cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "headcount produce:", err)
 		return 1
@@ -121,19 +109,19 @@ func runProduce(args []string) int {
 	begin := time.Now()
 	tty := progress.IsTerminal(os.Stderr)
 	stopProgress := func() {}
-	if tty || *showProgress {
+	if tty || o.progress {
 		stopProgress = progress.Start(os.Stderr, "produce", tty, time.Second, func() progress.Sample {
 			_, _, frames, bytes := p.Progress()
 			return progress.Sample{Frames: frames, Bytes: bytes, Note: "acknowledged"}
 		})
 	}
-	skipped, err := p.Load(ctx, src)
+	skipped, err := p.Load(ctx, source.NewSource(input, source.MaxFrame(o.maxFrame)))
 	stopProgress()
-	if !*quiet {
+	if !o.quiet {
 		_, _, frames, bytes := p.Progress()
 		secs := time.Since(begin).Seconds()
 		fmt.Fprintf(os.Stderr, "headcount produce: %s frames (%.1f MB) to %s in %.2fs: %s frames/s, %.1f MB/s; %d skipped (empty or longer than --max-frame)\n",
-			progress.Thousands(frames), float64(bytes)/1e6, u.Topics[0], secs, progress.Thousands(uint64(float64(frames)/secs)), float64(bytes)/1e6/secs, skipped)
+			progress.Thousands(frames), float64(bytes)/1e6, o.cfg.Topic, secs, progress.Thousands(uint64(float64(frames)/secs)), float64(bytes)/1e6/secs, skipped)
 	}
 	switch {
 	case err == nil:

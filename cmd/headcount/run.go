@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/headcount/headcount/internal/cli"
 	"github.com/headcount/headcount/internal/dashboard"
 	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/metrics"
@@ -50,19 +49,9 @@ func parseRun(args []string) (*runOpts, int) {
 	fs.BoolVar(&o.quiet, "quiet", false, "no end-of-run summary on stderr")
 	fs.StringVar(&o.cpuOut, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	o.kafka = addKafkaFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
-		fs.PrintDefaults()
-	}
-	if err := cli.Parse(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0
-		}
-		fmt.Fprintln(os.Stderr, "headcount run:", err)
-		return nil, 2
-	}
-	if fs.NArg() > 0 {
-		return nil, usageErr(fmt.Errorf("unexpected argument %q (the input is --in FILE)", fs.Arg(0)))
+	withUsage(fs, "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
+	if code, ok := parseArgs(fs, args); !ok {
+		return nil, code
 	}
 	if err := o.cfg.Validate(); err != nil {
 		return nil, usageErr(err)

@@ -62,6 +62,23 @@ type Config struct {
 	Tee     func(pipeline.Sink) pipeline.Sink
 }
 
+// MaxWallRate is the most frames per second of wall time (Rate × Speedup)
+// the demo is meant for.
+const MaxWallRate = 100000
+
+// Validate reports every setting out of range, naming the flag of the demo
+// command that sets it. Zero fields are valid: they take the defaults.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Rate < 0 || c.Users < 0 || c.Speedup < 0 || c.Partitions < 0 || c.Minutes < 0 {
+		errs = append(errs, errors.New("--rate, --users, --speedup and --partitions must be positive, --minutes not negative"))
+	}
+	if c.Rate*c.Speedup > MaxWallRate {
+		errs = append(errs, fmt.Errorf("--rate × --speedup = %g frames/s of wall time is more than this demo is meant for (%d)", c.Rate*c.Speedup, MaxWallRate))
+	}
+	return errors.Join(errs...)
+}
+
 func (c *Config) defaults() {
 	if c.Rate <= 0 {
 		c.Rate = 1000

@@ -1,6 +1,8 @@
 package gen
 
 import (
+	"fmt"
+	"errors"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -64,6 +66,43 @@ type Config struct {
 	CRLF bool
 	// Seed selects the traffic: the same Config gives the same bytes.
 	Seed uint64
+}
+
+// DefaultConfig is every setting at its default, explicitly.
+func DefaultConfig() Config {
+	return Config{
+		Count: DefaultCount, Rate: DefaultRate, Users: DefaultUsers, Start: DefaultStart,
+		DelayProb: DefaultDelayProb, TSStringProb: DefaultTSStringProb, TrapKeyProb: DefaultTrapKeyProb,
+		FrameSize: DefaultFrameSize,
+	}
+}
+
+// Validate checks a configuration whose fields are set explicitly (as
+// DefaultConfig's are: here 0 means 0, not "the default"), naming the flag
+// of the gen command that sets each one out of range.
+func (c Config) Validate() error {
+	var errs []error
+	if !(c.Rate > 0) {
+		errs = append(errs, fmt.Errorf("--rate must be positive, got %v", c.Rate))
+	}
+	if c.Users <= 0 {
+		errs = append(errs, fmt.Errorf("--users must be positive, got %d", c.Users))
+	}
+	if c.FrameSize <= 0 {
+		errs = append(errs, fmt.Errorf("--frame-size must be positive, got %d", c.FrameSize))
+	}
+	if c.Delay < 0 {
+		errs = append(errs, fmt.Errorf("--delay must not be negative, got %v", c.Delay))
+	}
+	for _, p := range []struct {
+		flag string
+		v    float64
+	}{{"--delay-prob", c.DelayProb}, {"--bitflip-prob", c.BitFlipProb}, {"--ts-string-prob", c.TSStringProb}, {"--trap-key-prob", c.TrapKeyProb}} {
+		if !(p.v >= 0 && p.v <= 1) {
+			errs = append(errs, fmt.Errorf("%s must be within [0, 1], got %v", p.flag, p.v))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (c Config) withDefaults() Config {

@@ -325,3 +325,16 @@ func ParseStart(s string) (latest bool, err error) {
 	}
 	return false, fmt.Errorf("--start %q: want earliest or latest", s)
 }
+
+// ParseTopicURL parses a kafka:// URL that must name exactly one topic, as
+// the value of flag (for the error).
+func ParseTopicURL(flag, s string) (brokers []string, topic string, err error) {
+	u, err := ParseURL(s)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", flag, err)
+	}
+	if len(u.Topics) != 1 {
+		return nil, "", fmt.Errorf("%s %s: want exactly one topic", flag, s)
+	}
+	return u.Brokers, u.Topics[0], nil
+}
