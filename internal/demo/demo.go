@@ -66,11 +66,21 @@ type Config struct {
 // the demo is meant for.
 const MaxWallRate = 100000
 
-// Validate reports every setting out of range, naming the flag of the demo
-// command that sets it. Zero fields are valid: they take the defaults.
+// DefaultConfig is the demo command's settings, explicitly.
+func DefaultConfig() Config {
+	c := Config{}
+	c.defaults()
+	// The writers and logger stay unset: Run fills them from Out and Status.
+	c.Out, c.Status, c.Logger = nil, nil, nil
+	return c
+}
+
+// Validate checks a configuration whose fields are set explicitly (as
+// DefaultConfig's are), naming the flag of the demo command that sets each
+// one out of range.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Rate < 0 || c.Users < 0 || c.Speedup < 0 || c.Partitions < 0 || c.Minutes < 0 {
+	if !(c.Rate > 0) || c.Users <= 0 || !(c.Speedup > 0) || c.Partitions <= 0 || c.Minutes < 0 {
 		errs = append(errs, errors.New("--rate, --users, --speedup and --partitions must be positive, --minutes not negative"))
 	}
 	if c.Rate*c.Speedup > MaxWallRate {

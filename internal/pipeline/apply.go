@@ -75,6 +75,13 @@ func (a *applier) end(ctx context.Context, readErr error) (Stats, error) {
 		if ctx.Err() != nil && errors.Is(readErr, ctx.Err()) {
 			return a.stats, readErr
 		}
+		// The input broke (a damaged file): what came before is published,
+		// the windows still open as provisional results (final:false),
+		// since the rest of their frames is missing.
+		a.core.Early()
+		if err := a.flush(context.WithoutCancel(ctx)); err != nil {
+			return a.stats, err
+		}
 		return a.stats, fmt.Errorf("read input: %w", readErr)
 	}
 	a.core.Finish()
