@@ -1,8 +1,8 @@
 package gen
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
