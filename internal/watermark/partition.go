@@ -1,0 +1,41 @@
+package watermark
+
+import (
+	"math"
+	"time"
+)
+
+// Partition tracks one input partition. Admit and Observe are called per
+// frame, so they are methods on a pointer the caller keeps.
+type Partition struct {
+	cfg      *Config
+	max      int64
+	lastSeen time.Time
+	accepted int64 // frames accepted so far (the guard's clock)
+	held     []Held
+	out      []Held // released or refuted frames, reused
+}
+
+// Seen marks the partition active at now. Only frames that count do so: a
+// partition sending nothing but rejected frames goes idle and stops holding
+// the watermark back.
+func (p *Partition) Seen(now time.Time) { p.lastSeen = now }
+
+// Observe records an accepted frame's ts and reports whether it raised the
+// partition's largest ts (only then can the watermark move).
+func (p *Partition) Observe(ts int64) bool {
+	if ts > p.max {
+		p.max = ts
+		return true
+	}
+	return false
+}
+
+// Watermark is the partition's own watermark: its largest ts minus the
+// lateness, or None before its first accepted frame.
+func (p *Partition) Watermark() int64 {
+	if p.max == math.MinInt64 {
+		return None
+	}
+	return addSat(p.max, -int64(p.cfg.Lateness/time.Second))
+}
