@@ -66,33 +66,39 @@ func Open(path string) (*Input, error) {
 	if path == "-" {
 		name = "stdin"
 	}
+	var format string
+	var open func(io.Reader) (io.Reader, io.Closer, error)
 	switch {
 	case bytes.HasPrefix(head, gzipMagic):
-		d := &decoded{in: &counting{r: r}, format: "gzip", name: name}
-		zr, err := gzip.NewReader(d.in)
-		if err != nil {
-			in.Close()
-			return nil, d.wrap(err)
+		format = "gzip"
+		open = func(r io.Reader) (io.Reader, io.Closer, error) {
+			zr, err := gzip.NewReader(r)
+			return zr, zr, err
 		}
-		in.closers = append(in.closers, zr)
-		d.r = zr
-		in.Reader = d
 	case bytes.HasPrefix(head, zstdMagic):
-		d := &decoded{in: &counting{r: r}, format: "zstd", name: name}
-		zr, err := zstd.NewReader(d.in)
-		if err != nil {
-			in.Close()
-			return nil, d.wrap(err)
+		format = "zstd"
+		open = func(r io.Reader) (io.Reader, io.Closer, error) {
+			zr, err := zstd.NewReader(r)
+			if err != nil {
+				return nil, nil, err
+			}
+			return zr, closerFunc(func() error { zr.Close(); return nil }), nil
 		}
-		in.closers = append(in.closers, closerFunc(func() error { zr.Close(); return nil }))
-		d.r = zr
-		in.Reader = d
 	default:
 		in.Reader = r
 		if in.Regular && path != "-" {
 			in.file = f
 		}
+		return in, nil
 	}
+	d := &decoded{in: &counting{r: r}, format: format, name: name}
+	zr, c, err := open(d.in)
+	if err != nil {
+		in.Close()
+		return nil, d.wrap(err)
+	}
+	in.closers = append(in.closers, c)
+	d.r, in.Reader = zr, d
 	return in, nil
 }
 
