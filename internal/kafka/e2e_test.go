@@ -414,8 +414,12 @@ func TestTLSFake(t *testing.T) {
 		t.Fatal("a self-signed broker certificate was accepted without its CA")
 	}
 	conn.TLS = kafka.TLS{InsecureSkipVerify: true}
-	if _, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"}); err != nil {
+	s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"})
+	if err != nil {
 		t.Fatalf("--tls-insecure: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
