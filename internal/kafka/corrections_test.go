@@ -41,6 +41,7 @@ func TestCorrectionsThroughKafka(t *testing.T) {
 		conn func(t *testing.T) kafka.Config
 	}{
 		{"real broker", func(t *testing.T) kafka.Config { return kafkatest.Broker(t) }},
+		{"real cluster", func(t *testing.T) kafka.Config { return kafkatest.Cluster(t) }},
 		{"kfake", func(t *testing.T) kafka.Config { c, _ := kafkatest.Fake(t); return c }},
 	} {
 		t.Run(tc.name, func(t *testing.T) { correctionsThroughKafka(t, tc.conn(t)) })
