@@ -3,30 +3,52 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // execEnv makes the test binary run main instead of the tests: commands
-// are then tested as a user runs them, with their exit status, stdout and
-// stderr.
+// are then tested as a user runs them, with their exit status, stdout,
+// stderr and signals.
 const execEnv = "HEADCOUNT_TEST_EXEC_MAIN"
 
+// TestMain runs main when asked to (execEnv), else the tests, and then
+// fails them if any goroutine outlives them (the commands run in-process in
+// most tests, so every client, server and pipeline they start must stop
+// when they return).
 func TestMain(m *testing.M) {
 	if os.Getenv(execEnv) == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak: goroutines outlived the tests:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// command is "headcount args..." as a process of its own: this test binary
+// running main.
+func headcountCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), execEnv+"=1")
+	return cmd
 }
 
 // runMain runs "headcount args..." in a process of its own, with env added
 // to the environment.
 func runMain(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), execEnv+"=1"), env...)
+	cmd := headcountCmd(args...)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

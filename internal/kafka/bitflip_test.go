@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/headcount/headcount/internal/frame"
+	"github.com/headcount/headcount/internal/kafkatest"
 	"github.com/headcount/headcount/internal/pipeline"
 )
 
@@ -29,7 +30,7 @@ func (d *flipCounter) Reject(_ int32, _ int64, _ []byte, r frame.Reason) error {
 // No bogus minute is published, every flipped frame is a dead letter, and
 // the latest revision of every real minute equals the independent count.
 func TestBitFlipsRealBroker(t *testing.T) {
-	conn := realBroker(t)
+	conn := kafkatest.Broker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	n := 200000
@@ -57,7 +58,7 @@ func TestBitFlipsRealBroker(t *testing.T) {
 		frames = append(frames, f)
 	}
 	want := count(t, clean)
-	in, out, group := uniqueTopic(t, "in"), uniqueTopic(t, "out"), uniqueTopic(t, "group")
+	in, out, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "group")
 	load(t, ctx, conn, in, 4, frames)
 
 	cfg := pipeline.DefaultConfig()
@@ -67,7 +68,7 @@ func TestBitFlipsRealBroker(t *testing.T) {
 	if got := dead.n[frame.BogusTS] + dead.n[frame.TooLate]; got != flipped || stats.Counted != uint64(n-flipped) {
 		t.Errorf("%d flipped frames; dead letters: %d bogus-ts, %d too-late; %d counted of %d", flipped, dead.n[frame.BogusTS], dead.n[frame.TooLate], stats.Counted, n-flipped)
 	}
-	got := finals(t, readAll(t, ctx, conn, out))
+	got := finals(t, kafkatest.ReadAll(t, ctx, conn, out))
 	for ts, res := range got {
 		if want[ts] == nil {
 			t.Errorf("bogus minute %s published: %+v", time.Unix(ts, 0).UTC(), res)

@@ -15,27 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/kafkatest"
 )
-
-// realCluster returns the three-broker Apache Kafka cluster that
-// scripts/test starts with scripts/kafka-cluster (HEADCOUNT_TEST_KAFKA_CLUSTER,
-// its bootstrap list), parsed the way the commands parse a kafka:// URL.
-// Without it the test skips.
-func realCluster(t *testing.T) kafka.Config {
-	t.Helper()
-	list := os.Getenv("HEADCOUNT_TEST_KAFKA_CLUSTER")
-	if list == "" {
-		t.Skip("no real Kafka cluster: set HEADCOUNT_TEST_KAFKA_CLUSTER=h:p,h:p,h:p (scripts/kafka-cluster start)")
-	}
-	u, err := kafka.ParseURL(kafka.Scheme + list + "/t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(u.Brokers) != 3 {
-		t.Fatalf("HEADCOUNT_TEST_KAFKA_CLUSTER=%s: %d brokers, want 3", list, len(u.Brokers))
-	}
-	return kafka.Config{Brokers: u.Brokers, ClientID: "headcount-test"}
-}
 
 // clusterScript runs scripts/kafka-cluster with args against the cluster
 // whose first broker is conn.Brokers[0] (its base port).
@@ -62,7 +43,7 @@ func clusterScript(t *testing.T, conn kafka.Config, args ...string) {
 // three replicas of every partition, with leaders on more than one broker.
 func createReplicated(t *testing.T, ctx context.Context, conn kafka.Config, topic string, partitions int32) {
 	t.Helper()
-	cl := testClient(t, conn)
+	cl := kafkatest.Client(t, conn)
 	created, err := kafka.EnsureTopic(ctx, cl, kafka.Topic{Name: topic, Partitions: partitions, ReplicationFactor: 3})
 	if err != nil || !created {
 		t.Fatalf("create %s: created %v, %v", topic, created, err)
@@ -100,7 +81,7 @@ func createReplicated(t *testing.T, ctx context.Context, conn kafka.Config, topi
 // while all three brokers run: with one down it could not be created.
 func ensureOffsetsTopic(t *testing.T, ctx context.Context, conn kafka.Config, group string) {
 	t.Helper()
-	cl := testClient(t, conn)
+	cl := kafkatest.Client(t, conn)
 	adm := kadm.NewClient(cl)
 	for {
 		res := adm.FindGroupCoordinators(ctx, group)
@@ -122,10 +103,10 @@ func ensureOffsetsTopic(t *testing.T, ctx context.Context, conn kafka.Config, gr
 // topics exist and before any record is written, so loading, counting,
 // committing and the second run all happen with 2 of 3 brokers.
 func clusterRoundTrip(t *testing.T, n int, down int) {
-	conn := realCluster(t)
+	conn := kafkatest.Cluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	in, out, group := uniqueTopic(t, "in"), uniqueTopic(t, "out"), uniqueTopic(t, "group")
+	in, out, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "group")
 	createReplicated(t, ctx, conn, in, 6)
 	createReplicated(t, ctx, conn, out, 1)
 	if down > 0 {
@@ -145,14 +126,14 @@ func clusterRoundTrip(t *testing.T, n int, down int) {
 	if stats.Frames != uint64(n) || stats.Counted != uint64(n) {
 		t.Fatalf("first run: %d frames read, %d counted; want %d (stats %+v)", stats.Frames, stats.Counted, n, stats)
 	}
-	recs := readAll(t, ctx, conn, out)
+	recs := kafkatest.ReadAll(t, ctx, conn, out)
 	checkFinals(t, finals(t, recs), want)
 
 	stats2 := countTopic(t, ctx, conn, in, out, group, cfg)
 	if stats2.Frames != 0 || stats2.Results != 0 {
 		t.Fatalf("second run of group %s read %d frames, wrote %d results; want 0, 0", group, stats2.Frames, stats2.Results)
 	}
-	if again := readAll(t, ctx, conn, out); len(again) != len(recs) {
+	if again := kafkatest.ReadAll(t, ctx, conn, out); len(again) != len(recs) {
 		t.Fatalf("output grew from %d to %d records on the second run", len(recs), len(again))
 	}
 }
@@ -161,7 +142,7 @@ func clusterRoundTrip(t *testing.T, n int, down int) {
 // or in its ISR, so the run really works with two brokers.
 func waitISR(t *testing.T, ctx context.Context, conn kafka.Config, topic string, down int32) {
 	t.Helper()
-	cl := testClient(t, conn)
+	cl := kafkatest.Client(t, conn)
 	adm := kadm.NewClient(cl)
 	for {
 		md, err := adm.Metadata(ctx, topic)

@@ -3,76 +3,28 @@ package kafka_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/gen"
 	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/kafkatest"
 	"github.com/headcount/headcount/internal/pipeline"
 	"github.com/headcount/headcount/internal/result"
 	"github.com/headcount/headcount/internal/source"
 	"github.com/headcount/headcount/internal/watermark"
 	"github.com/headcount/headcount/internal/window"
 )
-
-// realBroker returns the address of the real Apache Kafka broker that
-// scripts/test starts (HEADCOUNT_TEST_KAFKA). Without one the test skips,
-// unless HEADCOUNT_REQUIRE_KAFKA=1 (CI), where a missing broker must fail
-// rather than let the Kafka tests pass by skipping.
-func realBroker(t *testing.T) kafka.Config {
-	t.Helper()
-	addr := os.Getenv("HEADCOUNT_TEST_KAFKA")
-	if addr == "" {
-		if os.Getenv("HEADCOUNT_REQUIRE_KAFKA") == "1" {
-			t.Fatal("HEADCOUNT_REQUIRE_KAFKA=1 but HEADCOUNT_TEST_KAFKA is not set: start a broker with scripts/kafka start")
-		}
-		t.Skip("no real Kafka broker: set HEADCOUNT_TEST_KAFKA=host:port (scripts/kafka start)")
-	}
-	return kafka.Config{Brokers: strings.Split(addr, ","), ClientID: "headcount-test"}
-}
-
-// fakeBroker starts an in-process kfake cluster.
-func fakeBroker(t *testing.T, opts ...kfake.Opt) (kafka.Config, *kfake.Cluster) {
-	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return kafka.Config{Brokers: c.ListenAddrs(), ClientID: "headcount-test"}, c
-}
-
-var topicSeq atomic.Int64
-
-// uniqueTopic names a topic no other test or run uses, so tests against a
-// long-lived broker never see each other's records.
-func uniqueTopic(t *testing.T, what string) string {
-	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
-	return fmt.Sprintf("hc-%s-%s-%d-%d", name, what, time.Now().UnixNano(), topicSeq.Add(1))
-}
 
 // generate returns n frames with late arrivals (delays up to 30 s).
 func generate(n int, rate float64, users int) [][]byte {
@@ -190,39 +142,6 @@ func countTopic(t *testing.T, ctx context.Context, conn kafka.Config, in, out, g
 	return stats
 }
 
-// readAll reads every record of topic up to its current end.
-func readAll(t *testing.T, ctx context.Context, conn kafka.Config, topic string) []*kgo.Record {
-	t.Helper()
-	cl := testClient(t, conn, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
-	var recs []*kgo.Record
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("reading %s: %v (still waiting for %v)", topic, err, want)
-		}
-		for _, fe := range fs.Errors() {
-			t.Fatalf("reading %s: %v", topic, fe.Err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			recs = append(recs, r)
-			if r.Offset+1 >= want[r.Partition] {
-				delete(want, r.Partition)
-			}
-		})
-	}
-	return recs
-}
-
 // finals returns the latest final result per start (unix seconds) of the
 // output topic.
 func finals(t *testing.T, recs []*kgo.Record) map[int64]result.Result {
@@ -250,7 +169,7 @@ func finals(t *testing.T, recs []*kgo.Record) map[int64]result.Result {
 func roundTrip(t *testing.T, conn kafka.Config, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	in, out, group := uniqueTopic(t, "in"), uniqueTopic(t, "out"), uniqueTopic(t, "group")
+	in, out, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "group")
 
 	// 50 frames/s of event time: n=20,000 spans ~7 minutes, so some
 	// windows close on the watermark while running, the rest at the end.
@@ -265,7 +184,7 @@ func roundTrip(t *testing.T, conn kafka.Config, n int) {
 	if stats.Frames != uint64(n) || stats.Counted != uint64(n) {
 		t.Fatalf("first run: %d frames read, %d counted; want %d (stats %+v)", stats.Frames, stats.Counted, n, stats)
 	}
-	recs := readAll(t, ctx, conn, out)
+	recs := kafkatest.ReadAll(t, ctx, conn, out)
 	got := finals(t, recs)
 	checkFinals(t, got, want)
 
@@ -274,17 +193,17 @@ func roundTrip(t *testing.T, conn kafka.Config, n int) {
 	if stats2.Frames != 0 || stats2.Results != 0 {
 		t.Fatalf("second run of group %s read %d frames, wrote %d results; want 0, 0", group, stats2.Frames, stats2.Results)
 	}
-	if again := readAll(t, ctx, conn, out); len(again) != len(recs) {
+	if again := kafkatest.ReadAll(t, ctx, conn, out); len(again) != len(recs) {
 		t.Fatalf("output grew from %d to %d records on the second run", len(recs), len(again))
 	}
 }
 
 func TestRoundTripRealBroker(t *testing.T) {
-	roundTrip(t, realBroker(t), 20000)
+	roundTrip(t, kafkatest.Broker(t), 20000)
 }
 
 func TestRoundTripFake(t *testing.T) {
-	conn, _ := fakeBroker(t)
+	conn, _ := kafkatest.Fake(t)
 	roundTrip(t, conn, 3000)
 }
 
@@ -293,7 +212,7 @@ func TestRoundTripFake(t *testing.T) {
 func deadLetters(t *testing.T, conn kafka.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	in, out, dead := uniqueTopic(t, "in"), uniqueTopic(t, "out"), uniqueTopic(t, "dead")
+	in, out, dead := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "dead")
 	bad := map[string]string{ // frame -> reason
 		`not json at all`:                             frame.NotJSON.String(),
 		`{"uid":"a"}`:                                 frame.NoTS.String(),
@@ -339,7 +258,7 @@ func deadLetters(t *testing.T, conn kafka.Config) {
 	if stats.Counted != 2 || stats.RejectedTotal() != uint64(len(bad)-2) {
 		t.Fatalf("counted %d, rejected %d", stats.Counted, stats.RejectedTotal())
 	}
-	recs := readAll(t, ctx, conn, dead)
+	recs := kafkatest.ReadAll(t, ctx, conn, dead)
 	if len(recs) != len(bad)-2 {
 		t.Fatalf("%d dead letters, want %d", len(recs), len(bad)-2)
 	}
@@ -361,10 +280,10 @@ func deadLetters(t *testing.T, conn kafka.Config) {
 	}
 }
 
-func TestDeadLettersRealBroker(t *testing.T) { deadLetters(t, realBroker(t)) }
+func TestDeadLettersRealBroker(t *testing.T) { deadLetters(t, kafkatest.Broker(t)) }
 
 func TestDeadLettersFake(t *testing.T) {
-	conn, _ := fakeBroker(t)
+	conn, _ := kafkatest.Fake(t)
 	deadLetters(t, conn)
 }
 
@@ -390,7 +309,7 @@ func TestUnreachableBroker(t *testing.T) {
 }
 
 func TestMissingTopic(t *testing.T) {
-	conn, _ := fakeBroker(t)
+	conn, _ := kafkatest.Fake(t)
 	for _, until := range []bool{false, true} {
 		_, err := kafka.NewSource(context.Background(), kafka.SourceConfig{Config: conn, Topics: []string{"nope"}, UntilEnd: until})
 		if err == nil || !strings.Contains(err.Error(), "topic nope does not exist") {
@@ -406,10 +325,10 @@ func TestMissingTopic(t *testing.T) {
 // Several topics share one pipeline with distinct partition ids, and the
 // source stops at the end offsets seen at start even while more arrives.
 func TestMultiTopicUntilEnd(t *testing.T) {
-	conn, _ := fakeBroker(t)
+	conn, _ := kafkatest.Fake(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, b, empty := uniqueTopic(t, "a"), uniqueTopic(t, "b"), uniqueTopic(t, "empty")
+	a, b, empty := kafkatest.Topic(t, "a"), kafkatest.Topic(t, "b"), kafkatest.Topic(t, "empty")
 	load(t, ctx, conn, a, 2, generate(500, 100, 50))
 	load(t, ctx, conn, b, 3, generate(700, 100, 50))
 	load(t, ctx, conn, empty, 2, nil)
@@ -456,11 +375,11 @@ func TestMultiTopicUntilEnd(t *testing.T) {
 func TestSASLFake(t *testing.T) {
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		t.Run(mech, func(t *testing.T) {
-			conn, _ := fakeBroker(t, kfake.EnableSASL(), kfake.Superuser(mech, "alice", "secret"))
+			conn, _ := kafkatest.Fake(t, kfake.EnableSASL(), kfake.Superuser(mech, "alice", "secret"))
 			conn.ConnectTimeout = 5 * time.Second
 			conn.SASL = kafka.SASL{Mechanism: strings.ToLower(mech), User: "alice", Password: "secret"}
 			ctx := context.Background()
-			load(t, ctx, conn, uniqueTopic(t, "in"), 1, generate(10, 10, 5))
+			load(t, ctx, conn, kafkatest.Topic(t, "in"), 1, generate(10, 10, 5))
 
 			conn.SASL.Password = "wrong"
 			_, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"})
@@ -474,43 +393,26 @@ func TestSASLFake(t *testing.T) {
 // TLS with a CA file, against kfake serving a self-signed certificate; the
 // system roots (no --tls-ca) must refuse it.
 func TestTLSFake(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "kfake"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conn, _ := fakeBroker(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}))
+	ca := kafkatest.NewCA(t, "kfake CA")
+	caFile := ca.File(t)
+	conn, _ := kafkatest.Fake(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{ca.Server(t, "127.0.0.1")}}))
 	conn.ConnectTimeout = 5 * time.Second
 	ctx := context.Background()
 
 	conn.TLS = kafka.TLS{CAFile: caFile}
-	load(t, ctx, conn, uniqueTopic(t, "in"), 1, generate(10, 10, 5))
+	load(t, ctx, conn, kafkatest.Topic(t, "in"), 1, generate(10, 10, 5))
 
 	conn.TLS = kafka.TLS{Enable: true}
 	if _, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"}); err == nil {
 		t.Fatal("a self-signed broker certificate was accepted without its CA")
 	}
 	conn.TLS = kafka.TLS{InsecureSkipVerify: true}
-	if _, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"}); err != nil {
+	s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: "x"})
+	if err != nil {
 		t.Fatalf("--tls-insecure: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -530,20 +432,4 @@ func checkFinals(t *testing.T, got map[int64]result.Result, want map[int64]*minu
 			t.Errorf("minute %d: %d users, %d frames (exact %v); want %d users, %d frames", start, g.Users, g.Frames, g.Exact, len(w.users), w.frames)
 		}
 	}
-}
-
-// testClient connects a franz-go client with conn's settings and extra
-// options; it is closed when the test ends.
-func testClient(t *testing.T, conn kafka.Config, extra ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	opts, err := conn.Opts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(append(opts, extra...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
 }

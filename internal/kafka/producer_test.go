@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/kafkatest"
 	"github.com/headcount/headcount/internal/source"
 )
 
@@ -15,7 +16,7 @@ import (
 func roundRobin(t *testing.T, conn kafka.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	topic := uniqueTopic(t, "in")
+	topic := kafkatest.Topic(t, "in")
 	p, err := kafka.NewProducer(ctx, kafka.ProducerConfig{Config: conn, Topic: topic, Partitions: 4, RoundRobin: true})
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +27,7 @@ func roundRobin(t *testing.T, conn kafka.Config) {
 		t.Fatal(err)
 	}
 	per := map[int32]int{}
-	for _, r := range readAll(t, ctx, conn, topic) {
+	for _, r := range kafkatest.ReadAll(t, ctx, conn, topic) {
 		per[r.Partition]++
 	}
 	if len(per) != 4 || per[0] != 10 || per[1] != 10 || per[2] != 10 || per[3] != 10 {
@@ -35,8 +36,8 @@ func roundRobin(t *testing.T, conn kafka.Config) {
 }
 
 func TestProducerRoundRobinFake(t *testing.T) {
-	conn, _ := fakeBroker(t)
+	conn, _ := kafkatest.Fake(t)
 	roundRobin(t, conn)
 }
 
-func TestProducerRoundRobinRealBroker(t *testing.T) { roundRobin(t, realBroker(t)) }
+func TestProducerRoundRobinRealBroker(t *testing.T) { roundRobin(t, kafkatest.Broker(t)) }

@@ -2,18 +2,10 @@ package kafka_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/kafkatest"
 )
 
 // The TLS and SASL tests against the real Apache Kafka broker: scripts/kafka
@@ -45,24 +38,12 @@ import (
 //
 // By hand: eval "$(KAFKA_PORT=39092 scripts/kafka env)" after starting one.
 
-// secureTimeout is the connect timeout of the tests that must fail: a
-// refusal has to come from the broker well within it, not from the timeout.
-const secureTimeout = 5 * time.Second
-
-// realEnv returns the environment variable name, skipping the test when it
-// is unset, or failing it when HEADCOUNT_REQUIRE_KAFKA=1 (CI), like
-// realBroker.
-func realEnv(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("HEADCOUNT_REQUIRE_KAFKA") == "1" {
-			t.Fatalf("HEADCOUNT_REQUIRE_KAFKA=1 but %s is not set: start a broker with scripts/kafka start and export what scripts/kafka env prints", name)
-		}
-		t.Skipf("no real Kafka broker: set %s (eval \"$(scripts/kafka env)\")", name)
-	}
-	return v
-}
+// secureTimeout is the connect timeout of these tests. A refusal is told
+// apart from a timeout by its error (the broker's reason, and never "no
+// answer within", which is how a timeout reads), not by a tight clock: the
+// bound is generous so that a loaded machine cannot turn a refusal into a
+// failure, and only a hang would reach it.
+const secureTimeout = time.Minute
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -74,7 +55,7 @@ func envOr(name, def string) string {
 // realSASL returns the settings for the SASL listener with mechanism.
 func realSASL(t *testing.T, mechanism string) kafka.Config {
 	t.Helper()
-	addr := realEnv(t, "HEADCOUNT_TEST_KAFKA_SASL")
+	addr := kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_SASL")
 	return kafka.Config{
 		Brokers:        strings.Split(addr, ","),
 		ClientID:       "headcount-test",
@@ -90,8 +71,8 @@ func realSASL(t *testing.T, mechanism string) kafka.Config {
 // realTLS returns the settings for the SSL listener, trusting its CA.
 func realTLS(t *testing.T) kafka.Config {
 	t.Helper()
-	addr := realEnv(t, "HEADCOUNT_TEST_KAFKA_TLS")
-	ca := realEnv(t, "HEADCOUNT_TEST_KAFKA_CA")
+	addr := kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_TLS")
+	ca := kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CA")
 	return kafka.Config{
 		Brokers:        strings.Split(addr, ","),
 		ClientID:       "headcount-test",
@@ -105,8 +86,8 @@ func realTLS(t *testing.T) kafka.Config {
 func realSASLSSL(t *testing.T, mechanism string) kafka.Config {
 	t.Helper()
 	conn := realSASL(t, mechanism)
-	conn.Brokers = strings.Split(realEnv(t, "HEADCOUNT_TEST_KAFKA_SASL_SSL"), ",")
-	conn.TLS = kafka.TLS{CAFile: realEnv(t, "HEADCOUNT_TEST_KAFKA_CA")}
+	conn.Brokers = strings.Split(kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_SASL_SSL"), ",")
+	conn.TLS = kafka.TLS{CAFile: kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CA")}
 	return conn
 }
 
@@ -115,15 +96,15 @@ func realSASLSSL(t *testing.T, mechanism string) kafka.Config {
 // (what --tls-ca, --tls-cert and --tls-key set).
 func realMTLS(t *testing.T) kafka.Config {
 	t.Helper()
-	addr := realEnv(t, "HEADCOUNT_TEST_KAFKA_MTLS")
+	addr := kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_MTLS")
 	return kafka.Config{
 		Brokers:        strings.Split(addr, ","),
 		ClientID:       "headcount-test",
 		ConnectTimeout: secureTimeout,
 		TLS: kafka.TLS{
-			CAFile:   realEnv(t, "HEADCOUNT_TEST_KAFKA_CA"),
-			CertFile: realEnv(t, "HEADCOUNT_TEST_KAFKA_CLIENT_CERT"),
-			KeyFile:  realEnv(t, "HEADCOUNT_TEST_KAFKA_CLIENT_KEY"),
+			CAFile:   kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CA"),
+			CertFile: kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CLIENT_CERT"),
+			KeyFile:  kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CLIENT_KEY"),
 		},
 	}
 }
@@ -134,7 +115,7 @@ func realMTLS(t *testing.T) kafka.Config {
 // trip below really ran through that listener end to end.
 func checkAdvertised(t *testing.T, ctx context.Context, conn kafka.Config) {
 	t.Helper()
-	cl := testClient(t, conn)
+	cl := kafkatest.Client(t, conn)
 	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +138,7 @@ func secureRoundTrip(t *testing.T, conn kafka.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	checkAdvertised(t, ctx, conn)
-	in, out, group := uniqueTopic(t, "in"), uniqueTopic(t, "out"), uniqueTopic(t, "group")
+	in, out, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "group")
 
 	// 5 frames/s of event time: 600 frames span about 2 minutes, late
 	// frames included.
@@ -174,7 +155,7 @@ func secureRoundTrip(t *testing.T, conn kafka.Config) {
 	if stats.Frames != uint64(len(frames)) || stats.Counted != wantFrames {
 		t.Fatalf("read %d frames, counted %d; want %d, %d (stats %+v)", stats.Frames, stats.Counted, len(frames), wantFrames, stats)
 	}
-	got := finals(t, readAll(t, ctx, conn, out))
+	got := finals(t, kafkatest.ReadAll(t, ctx, conn, out))
 	t.Logf("via %s: %d frames read, %d counted, %d results, %d final minutes", conn.Brokers[0], stats.Frames, stats.Counted, stats.Results, len(got))
 	checkFinals(t, got, want)
 
@@ -184,8 +165,8 @@ func secureRoundTrip(t *testing.T, conn kafka.Config) {
 }
 
 // refused checks that the source (with a group), the sink and the producer
-// all fail on conn with an error containing want, promptly: the broker's
-// refusal, not the connect timeout.
+// all fail on conn with an error containing want: the broker's refusal, not
+// the connect timeout (see secureTimeout).
 func refused(t *testing.T, conn kafka.Config, want string, is error) {
 	t.Helper()
 	ctx := context.Background()
@@ -266,7 +247,7 @@ func TestTLSRealBroker(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Brokers = []string{net.JoinHostPort("localhost", port)}
-		s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: c, Topic: uniqueTopic(t, "out")})
+		s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: c, Topic: kafkatest.Topic(t, "out")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +266,7 @@ func TestTLSRealBroker(t *testing.T) {
 	t.Run("other CA", func(t *testing.T) {
 		t.Parallel()
 		c := conn
-		c.TLS = kafka.TLS{CAFile: otherCA(t)}
+		c.TLS = kafka.TLS{CAFile: kafkatest.NewCA(t, "headcount other CA").File(t)}
 		refused(t, c, "x509: certificate signed by unknown authority", nil)
 	})
 	// --tls-insecure connects to anything, this broker included.
@@ -293,7 +274,7 @@ func TestTLSRealBroker(t *testing.T) {
 		t.Parallel()
 		c := conn
 		c.TLS = kafka.TLS{InsecureSkipVerify: true}
-		s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: c, Topic: uniqueTopic(t, "out")})
+		s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: c, Topic: kafkatest.Topic(t, "out")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +293,7 @@ func TestTLSRealBroker(t *testing.T) {
 	t.Run("tls to plaintext listener", func(t *testing.T) {
 		t.Parallel()
 		c := conn
-		c.Brokers = strings.Split(realEnv(t, "HEADCOUNT_TEST_KAFKA"), ",")
+		c.Brokers = strings.Split(kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA"), ",")
 		refused(t, c, "is TLS misconfigured", nil)
 	})
 }
@@ -372,69 +353,7 @@ func TestMTLSRealBroker(t *testing.T) {
 	t.Run("untrusted client certificate", func(t *testing.T) {
 		t.Parallel()
 		c := conn
-		c.TLS.CertFile, c.TLS.KeyFile = selfSignedClient(t)
+		c.TLS.CertFile, c.TLS.KeyFile = kafkatest.NewCA(t, "untrusted client CA").ClientFiles(t, "headcount-client")
 		refused(t, c, "remote error: tls: ", nil) // "bad certificate" from Java 17; other JDKs may say "certificate required"
 	})
-}
-
-// selfSignedClient writes a fresh self-signed client certificate and its key
-// (PEM files): well formed, but signed by no CA the broker trusts.
-func selfSignedClient(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(3),
-		Subject:      pkix.Name{CommonName: "headcount-client"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
-
-// otherCA writes the PEM of a fresh CA that signed nothing the broker has.
-func otherCA(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(2),
-		Subject:               pkix.Name{CommonName: "headcount other CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(t.TempDir(), "other-ca.pem")
-	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }

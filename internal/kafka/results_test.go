@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/kafkatest"
 	"github.com/headcount/headcount/internal/result"
 )
 
@@ -19,7 +20,7 @@ import (
 func resultReader(t *testing.T, conn kafka.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	topic := uniqueTopic(t, "results")
+	topic := kafkatest.Topic(t, "results")
 	sink, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: topic})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func resultReader(t *testing.T, conn kafka.Config) {
 		t.Fatal(err)
 	}
 	// Not a result: offset 2 (keyed, as a compacted topic requires).
-	if err := testClient(t, conn).ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("minute/0"), Value: []byte(`{"uid":"a","ts":1}`)}).FirstErr(); err != nil {
+	if err := kafkatest.Client(t, conn).ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte("minute/0"), Value: []byte(`{"uid":"a","ts":1}`)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	if err := sink.Write(ctx, []result.Result{last}); err != nil {
@@ -78,11 +79,11 @@ func resultReader(t *testing.T, conn kafka.Config) {
 }
 
 func TestResultReaderFake(t *testing.T) {
-	conn, _ := fakeBroker(t)
+	conn, _ := kafkatest.Fake(t)
 	resultReader(t, conn)
 }
 
-func TestResultReaderRealBroker(t *testing.T) { resultReader(t, realBroker(t)) }
+func TestResultReaderRealBroker(t *testing.T) { resultReader(t, kafkatest.Broker(t)) }
 
 // deleteCommitted checks that Admin.DeleteCommitted moves each partition's
 // start to the group's committed offset, and leaves a group without
@@ -90,7 +91,7 @@ func TestResultReaderRealBroker(t *testing.T) { resultReader(t, realBroker(t)) }
 func deleteCommitted(t *testing.T, conn kafka.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	topic, group := uniqueTopic(t, "in"), uniqueTopic(t, "group")
+	topic, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "group")
 	frames := make([][]byte, 10)
 	for i := range frames {
 		frames[i] = []byte(`{"uid":"a","ts":1468244400}`)
@@ -101,10 +102,10 @@ func deleteCommitted(t *testing.T, conn kafka.Config) {
 		t.Fatal(err)
 	}
 	defer adm.Close()
-	if err := adm.DeleteCommitted(ctx, uniqueTopic(t, "idle-group")); err != nil {
+	if err := adm.DeleteCommitted(ctx, kafkatest.Topic(t, "idle-group")); err != nil {
 		t.Fatalf("a group without commits: %v", err)
 	}
-	kadmin := kadm.NewClient(testClient(t, conn))
+	kadmin := kadm.NewClient(kafkatest.Client(t, conn))
 	var commit kadm.Offsets
 	commit.Add(kadm.Offset{Topic: topic, Partition: 0, At: 7})
 	if err := kadmin.CommitAllOffsets(ctx, group, commit); err != nil {
@@ -123,8 +124,8 @@ func deleteCommitted(t *testing.T, conn kafka.Config) {
 }
 
 func TestDeleteCommittedFake(t *testing.T) {
-	conn, _ := fakeBroker(t)
+	conn, _ := kafkatest.Fake(t)
 	deleteCommitted(t, conn)
 }
 
-func TestDeleteCommittedRealBroker(t *testing.T) { deleteCommitted(t, realBroker(t)) }
+func TestDeleteCommittedRealBroker(t *testing.T) { deleteCommitted(t, kafkatest.Broker(t)) }

@@ -1,7 +1,6 @@
 package progress
 
 import (
-	"bytes"
 	"strings"
 	"sync"
 	"testing"
@@ -33,25 +32,74 @@ func TestThousands(t *testing.T) {
 	}
 }
 
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// writes records every write and signals the first.
+type writes struct {
+	mu    sync.Mutex
+	all   []string
+	first chan struct{}
 }
 
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+func (w *writes) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.all = append(w.all, string(p))
+	if len(w.all) == 1 {
+		close(w.first)
+	}
+	return len(p), nil
 }
 
+func (w *writes) get() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.all...)
+}
+
+// TestStart waits for the printer's first line instead of sleeping: it
+// carries the sample, and stop returns once the printer has stopped,
+// clearing the line on a terminal and writing nothing after.
 func TestStart(t *testing.T) {
-	var buf lockedBuf
-	stop := Start(&buf, "run", false, 10*time.Millisecond, func() Sample { return Sample{Frames: 5} })
-	time.Sleep(50 * time.Millisecond)
-	stop()
-	buf.mu.Lock()
-	defer buf.mu.Unlock()
-	if !strings.Contains(buf.b.String(), "5 frames") {
-		t.Errorf("output %q", buf.b.String())
+	for _, tc := range []struct {
+		name      string
+		tty       bool
+		prefix    string // of every progress line
+		wantClear string // what stop writes last; "" for nothing
+	}{
+		{"pipe", false, "run: ", ""},
+		{"terminal", true, "\r\033[Krun: ", "\r\033[K"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := &writes{first: make(chan struct{})}
+			stop := Start(out, "run", tc.tty, time.Millisecond, func() Sample { return Sample{Frames: 5} })
+			select {
+			case <-out.first:
+			case <-time.After(time.Minute): // a hang, not a slow machine
+				stop()
+				t.Fatal("no progress line")
+			}
+			stop()
+			got := out.get()
+			lines := got
+			if tc.wantClear != "" {
+				if got[len(got)-1] != tc.wantClear {
+					t.Errorf("last write %q, want the line cleared (%q)", got[len(got)-1], tc.wantClear)
+				}
+				lines = got[:len(got)-1]
+			}
+			if len(lines) == 0 {
+				t.Fatalf("writes %q: no progress line", got)
+			}
+			for _, l := range lines {
+				if !strings.HasPrefix(l, tc.prefix) || !strings.Contains(l, "; 5 frames, 0.0 MB") {
+					t.Errorf("line %q: want the prefix %q and the sample's 5 frames", l, tc.prefix)
+				}
+				if tc.tty == strings.HasSuffix(l, "\n") {
+					t.Errorf("line %q: a newline only without a terminal", l)
+				}
+			}
+			if after := out.get(); len(after) != len(got) {
+				t.Errorf("written after stop returned: %q", after[len(got):])
+			}
+		})
 	}
 }
