@@ -204,14 +204,12 @@ func TestSignals(t *testing.T) {
 		idleStdin  bool
 		wantStderr string // "" for none at all
 		check      func(t *testing.T, p *proc)
-		bug        string // a known bug that makes the case fail today
 	}{
 		{
 			name:       "run, stdin idle from the start",
 			args:       func() []string { return []string{"run", "--in", "-", "--quiet"} },
 			idleStdin:  true,
 			wantStderr: "interrupted: open windows were not flushed",
-			bug:        "run --in - ignores SIGTERM/SIGINT until stdin delivers 4 bytes or ends: source.Open reads the compression magic (io.ReadFull of 4 bytes) without the context, after signal.NotifyContext has taken over the signals",
 		},
 		{
 			name: "run, stdin idle after frames",
@@ -243,7 +241,6 @@ func TestSignals(t *testing.T) {
 			},
 			idleStdin:  true,
 			wantStderr: "headcount produce: interrupted",
-			bug:        "produce --in - ignores SIGTERM/SIGINT until stdin delivers 4 bytes or ends: source.Open reads the compression magic (io.ReadFull of 4 bytes) without the context, after signal.NotifyContext has taken over the signals",
 		},
 		{
 			name: "produce, stdin idle after frames",
@@ -262,7 +259,6 @@ func TestSignals(t *testing.T) {
 			},
 			idleStdin:  true,
 			wantStderr: "headcount produce: interrupted",
-			bug:        "produce ignores SIGTERM/SIGINT while stdin is idle: kafka.Producer.Load calls source.Lines.Next on its own goroutine, and Next sits in a Read of stdin that never returns, so the cancelled context is never seen (pipeline.Run reads on a separate goroutine and returns; Load does not)",
 		},
 		{
 			name: "produce, stdin busy",
@@ -333,9 +329,6 @@ func TestSignals(t *testing.T) {
 	} {
 		for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT} {
 			t.Run(tc.name+"/"+sig.String(), func(t *testing.T) {
-				if tc.bug != "" && os.Getenv("HEADCOUNT_TEST_KNOWN_BUGS") != "1" {
-					t.Skip("bug: " + tc.bug + " (HEADCOUNT_TEST_KNOWN_BUGS=1 runs it)")
-				}
 				p := startProc(t, tc.args()...)
 				if tc.ready != nil {
 					tc.ready(t, p)

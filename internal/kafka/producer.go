@@ -174,6 +174,9 @@ func NewProducer(ctx context.Context, cfg ProducerConfig) (*Producer, error) {
 // returns it. Frames are sent without copying: each batch is released once
 // the broker has acknowledged all of its records.
 func (p *Producer) Load(ctx context.Context, src source.Source) (skipped uint64, err error) {
+	// Reads run apart, so that a cancel is seen while the input is idle.
+	src = source.Background(src)
+	defer src.Close()
 	for {
 		if err := p.firstErr(); err != nil {
 			break

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -17,12 +18,17 @@ type Input struct {
 	// chunks; false for a pipe or terminal, which is read as it arrives.
 	Regular bool
 	// file is the plain (uncompressed) regular file, which can be mapped.
-	file    *os.File
+	file *os.File
+	// closers close the decompressor and the file; a pipe's decompressor
+	// is made on the first read, maybe while another goroutine closes.
+	mu      sync.Mutex
 	closers []io.Closer
 }
 
 // Close closes the decompressor and the file.
 func (in *Input) Close() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	var first error
 	for i := len(in.closers) - 1; i >= 0; i-- {
 		if err := in.closers[i].Close(); err != nil && first == nil {
@@ -38,7 +44,10 @@ var (
 )
 
 // Open opens path ("-" for stdin). Compression is detected from the first
-// bytes, not the name, so a compressed stream on stdin works too.
+// bytes, not the name, so a compressed stream on stdin works too. A regular
+// file is checked at once; a pipe or terminal on its first read, so that
+// opening an idle stdin never blocks (the caller's reads can be cancelled,
+// its open cannot).
 func Open(path string) (*Input, error) {
 	var f *os.File
 	in := &Input{}
@@ -54,18 +63,33 @@ func Open(path string) (*Input, error) {
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		in.Regular = true
 	}
-	head := make([]byte, 4)
-	n, err := io.ReadFull(f, head)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		in.Close()
-		return nil, fmt.Errorf("read input %s: %w", path, err)
-	}
-	head = head[:n]
-	r := io.MultiReader(bytes.NewReader(head), f)
 	name := path
 	if path == "-" {
 		name = "stdin"
 	}
+	if !in.Regular {
+		in.Reader = &lazy{open: func() (io.Reader, error) { return in.decode(f, name, false) }}
+		return in, nil
+	}
+	r, err := in.decode(f, name, path != "-")
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	in.Reader = r
+	return in, nil
+}
+
+// decode sniffs the first bytes of f and returns a reader of its plain
+// content, decompressing gzip and zstd. mappable says a plain f may be
+// memory-mapped.
+func (in *Input) decode(f *os.File, name string, mappable bool) (io.Reader, error) {
+	head := make([]byte, 4)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, fmt.Errorf("read input %s: %w", name, err)
+	}
+	r := io.MultiReader(bytes.NewReader(head[:n]), f)
 	var format string
 	var open func(io.Reader) (io.Reader, io.Closer, error)
 	switch {
@@ -85,21 +109,40 @@ func Open(path string) (*Input, error) {
 			return zr, closerFunc(func() error { zr.Close(); return nil }), nil
 		}
 	default:
-		in.Reader = r
-		if in.Regular && path != "-" {
+		if mappable {
 			in.file = f
 		}
-		return in, nil
+		return r, nil
 	}
 	d := &decoded{in: &counting{r: r}, format: format, name: name}
 	zr, c, err := open(d.in)
 	if err != nil {
-		in.Close()
 		return nil, d.wrap(err)
 	}
+	in.mu.Lock()
 	in.closers = append(in.closers, c)
-	d.r, in.Reader = zr, d
-	return in, nil
+	in.mu.Unlock()
+	d.r = zr
+	return d, nil
+}
+
+// lazy opens its reader on the first Read.
+type lazy struct {
+	open func() (io.Reader, error)
+	r    io.Reader
+	err  error
+}
+
+func (l *lazy) Read(p []byte) (int, error) {
+	if l.r == nil && l.err == nil {
+		if l.r, l.err = l.open(); l.r == nil && l.err == nil {
+			l.err = io.EOF
+		}
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.r.Read(p)
 }
 
 // NewSource returns the fastest source for in: a memory mapping of a plain
