@@ -20,21 +20,28 @@ import (
 	"github.com/headcount/headcount/internal/source"
 )
 
-// The whole command line against an embedded broker: produce a file (with
+// The whole command line against the real broker and the embedded one: produce a file (with
 // bit-flipped timestamps) and some garbage into a topic, count it with run
 // --until-end into a Kafka topic and into a file, and compare with run on the
 // file itself; then run into a results topic and a dead-letter topic and read
 // both back: the results are the file's, and every rejected frame is a dead
 // letter with its reason.
-func TestProduceRunKafka(t *testing.T) {
+func TestProduceRunKafkaRealBroker(t *testing.T) { produceRunKafka(t, kafkatest.Broker(t)) }
+
+func TestProduceRunKafkaFake(t *testing.T) {
 	conn, _ := kafkatest.Fake(t)
-	broker := "kafka://" + conn.Brokers[0]
+	produceRunKafka(t, conn)
+}
+
+func produceRunKafka(t *testing.T, conn kafka.Config) {
+	broker := "kafka://" + strings.Join(conn.Brokers, ",")
+	events, missing, results, dead, group := kafkatest.Topic(t, "events"), kafkatest.Topic(t, "missing"), kafkatest.Topic(t, "results"), kafkatest.Topic(t, "dead"), kafkatest.Topic(t, "group")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl.zst")
 	if code := runGen([]string{"--count", "3000", "--rate", "50", "--users", "400", "--delay", "20s", "--seed", "3", "--bitflip-prob", "0.02", "--out", in}); code != 0 {
 		t.Fatalf("gen: exit %d", code)
 	}
-	if code := runProduce([]string{"--in", in, "--out", broker + "/events", "--partitions", "3", "--quiet"}); code != 0 {
+	if code := runProduce([]string{"--in", in, "--out", broker + "/" + events, "--partitions", "3", "--quiet"}); code != 0 {
 		t.Fatalf("produce: exit %d", code)
 	}
 	garbage := map[string]string{ // frame -> reason
@@ -55,11 +62,11 @@ func TestProduceRunKafka(t *testing.T) {
 	if err := os.WriteFile(badFile, []byte(strings.Join(bad, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code := runProduce([]string{"--in", badFile, "--out", broker + "/events", "--quiet"}); code != 0 {
+	if code := runProduce([]string{"--in", badFile, "--out", broker + "/" + events, "--quiet"}); code != 0 {
 		t.Fatalf("produce the garbage: exit %d", code)
 	}
 	// A missing topic without --partitions is an error, not a hang.
-	if code := runProduce([]string{"--in", in, "--out", broker + "/missing", "--quiet"}); code != 1 {
+	if code := runProduce([]string{"--in", in, "--out", broker + "/" + missing, "--quiet"}); code != 1 {
 		t.Fatalf("produce to a missing topic: exit %d", code)
 	}
 
@@ -69,7 +76,7 @@ func TestProduceRunKafka(t *testing.T) {
 		t.Fatalf("run on the file: exit %d", code)
 	}
 	kafkaOut := filepath.Join(dir, "kafka.jsonl")
-	args := append([]string{"--in", broker + "/events", "--until-end", "--group", "g1", "--out", kafkaOut}, common...)
+	args := append([]string{"--in", broker + "/" + events, "--until-end", "--group", group, "--out", kafkaOut}, common...)
 	if code := runRun(args); code != 0 {
 		t.Fatalf("run on Kafka: exit %d", code)
 	}
@@ -78,7 +85,7 @@ func TestProduceRunKafka(t *testing.T) {
 	}
 	// Offsets were committed: the same group finds nothing new.
 	again := filepath.Join(dir, "again.jsonl")
-	args = append([]string{"--in", broker + "/events", "--until-end", "--group", "g1", "--out", again}, common...)
+	args = append([]string{"--in", broker + "/" + events, "--until-end", "--group", group, "--out", again}, common...)
 	if code := runRun(args); code != 0 {
 		t.Fatalf("second run: exit %d", code)
 	}
@@ -86,7 +93,7 @@ func TestProduceRunKafka(t *testing.T) {
 		t.Fatalf("second run of the group counted again: %v", got)
 	}
 	// Results to a Kafka topic, dead letters to another.
-	args = append([]string{"--in", broker + "/events", "--until-end", "--group", "", "--out", broker + "/results", "--dead-letter", broker + "/dead"}, common...)
+	args = append([]string{"--in", broker + "/" + events, "--until-end", "--group", "", "--out", broker + "/" + results, "--dead-letter", broker + "/" + dead}, common...)
 	if code := runRun(args); code != 0 {
 		t.Fatalf("run to Kafka: exit %d", code)
 	}
@@ -96,7 +103,7 @@ func TestProduceRunKafka(t *testing.T) {
 	// The results topic holds the file's results, one record per result
 	// keyed <window>/<start>, revisions in order.
 	latest := map[string]result.Result{}
-	for _, r := range kafkatest.ReadAll(t, ctx, conn, "results") {
+	for _, r := range kafkatest.ReadAll(t, ctx, conn, results) {
 		res, err := result.Decode(r.Value)
 		if err != nil {
 			t.Fatalf("results record %q: %v", r.Value, err)
@@ -145,7 +152,7 @@ func TestProduceRunKafka(t *testing.T) {
 		t.Fatal("gen --bitflip-prob flipped nothing")
 	}
 	seen := map[string]bool{}
-	for _, r := range kafkatest.ReadAll(t, ctx, conn, "dead") {
+	for _, r := range kafkatest.ReadAll(t, ctx, conn, dead) {
 		h := kafkatest.Headers(r)
 		f := string(r.Value)
 		switch reason, ok := want[f]; {
@@ -157,7 +164,7 @@ func TestProduceRunKafka(t *testing.T) {
 			t.Errorf("dead letter %q: reason %q, want %q", f, h[kafka.HeaderReason], reason)
 		}
 		seen[f] = true
-		if p, err := strconv.Atoi(h[kafka.HeaderPartition]); h[kafka.HeaderTopic] != "events" || err != nil || p < 0 || p > 2 || h[kafka.HeaderOffset] == "" {
+		if p, err := strconv.Atoi(h[kafka.HeaderPartition]); h[kafka.HeaderTopic] != events || err != nil || p < 0 || p > 2 || h[kafka.HeaderOffset] == "" {
 			t.Errorf("dead letter %q: headers %v", f, h)
 		}
 	}
