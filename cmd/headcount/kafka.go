@@ -103,12 +103,9 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 		}
 		return source.NewSource(input, source.MaxFrame(maxFrame)), once(input.Close), nil
 	}
-	u, err := kafka.ParseURL(in)
+	u, err := kafka.ParseTopicsURL("--in", in)
 	if err != nil {
 		return nil, nil, err
-	}
-	if len(u.Topics) == 0 {
-		return nil, nil, fmt.Errorf("--in %s: no topic: kafka://HOST:PORT/TOPIC[,TOPIC...]", in)
 	}
 	latest, err := kafka.ParseStart(*k.start)
 	if err != nil {
@@ -137,14 +134,11 @@ func (k *kafkaFlags) openOutput(ctx context.Context, out string) (pipeline.Sink,
 	case out == "-":
 		return sink.NewLines(os.Stdout), noClose, nil
 	case kafka.IsURL(out):
-		u, err := kafka.ParseURL(out)
+		brokers, topic, err := kafka.ParseTopicURL("--out", out)
 		if err != nil {
 			return nil, nil, err
 		}
-		if len(u.Topics) != 1 {
-			return nil, nil, fmt.Errorf("--out %s: want exactly one topic", out)
-		}
-		s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: k.config(u.Brokers), Topic: u.Topics[0], Partitions: int32(*k.outPartitions)})
+		s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: k.config(brokers), Topic: topic, Partitions: int32(*k.outPartitions)})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -177,14 +171,11 @@ func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src sourc
 			return nil
 		}), nil
 	}
-	u, err := kafka.ParseURL(dead)
+	brokers, topic, err := kafka.ParseTopicURL("--dead-letter", dead)
 	if err != nil {
 		return nil, noClose, err
 	}
-	if len(u.Topics) != 1 {
-		return nil, noClose, fmt.Errorf("--dead-letter %s: want exactly one topic", dead)
-	}
-	cfg := kafka.DeadLetterConfig{Config: k.config(u.Brokers), Topic: u.Topics[0]}
+	cfg := kafka.DeadLetterConfig{Config: k.config(brokers), Topic: topic}
 	if ks, isKafka := src.(*kafka.Source); isKafka {
 		cfg.Origin = ks.Origin
 	}

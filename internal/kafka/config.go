@@ -338,3 +338,16 @@ func ParseTopicURL(flag, s string) (brokers []string, topic string, err error) {
 	}
 	return u.Brokers, u.Topics[0], nil
 }
+
+// ParseTopicsURL parses a kafka:// URL that must name at least one topic,
+// as the value of flag (for the error).
+func ParseTopicsURL(flag, s string) (URL, error) {
+	u, err := ParseURL(s)
+	if err != nil {
+		return URL{}, fmt.Errorf("%s: %w", flag, err)
+	}
+	if len(u.Topics) == 0 {
+		return URL{}, fmt.Errorf("%s %s: no topic: kafka://HOST:PORT/TOPIC[,TOPIC...]", flag, s)
+	}
+	return u, nil
+}

@@ -114,3 +114,30 @@ func TestParseCompression(t *testing.T) {
 		t.Error("brotli accepted")
 	}
 }
+
+// TestParseFlagURLs: the flag's name is in every error, and the number of
+// topics is checked.
+func TestParseFlagURLs(t *testing.T) {
+	if b, topic, err := ParseTopicURL("--out", "kafka://h:1,h:2/out"); err != nil || topic != "out" || len(b) != 2 {
+		t.Errorf("one topic: %v %q %v", b, topic, err)
+	}
+	for _, s := range []string{"kafka://h:1/a,b", "kafka://h:1", "file.jsonl"} {
+		if _, _, err := ParseTopicURL("--out", s); err == nil || !strings.Contains(err.Error(), "--out") {
+			t.Errorf("%q: error %v, want one naming --out", s, err)
+		}
+	}
+	if u, err := ParseTopicsURL("--in", "kafka://h:1/a,b"); err != nil || len(u.Topics) != 2 {
+		t.Errorf("two topics: %v %v", u, err)
+	}
+	if _, err := ParseTopicsURL("--in", "kafka://h:1"); err == nil || !strings.Contains(err.Error(), "--in") {
+		t.Errorf("no topic: %v", err)
+	}
+	for s, want := range map[string]bool{"earliest": false, "LATEST": true} {
+		if got, err := ParseStart(s); err != nil || got != want {
+			t.Errorf("--start %s: %v %v", s, got, err)
+		}
+	}
+	if _, err := ParseStart("middle"); err == nil || !strings.Contains(err.Error(), "--start") {
+		t.Errorf("--start middle: %v", err)
+	}
+}
