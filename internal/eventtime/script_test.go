@@ -42,40 +42,39 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+// parseInto returns a setter of a script argument: it parses the value
+// and stores it in dst.
+func parseInto[T any](dst *T, parse func(string) (T, error)) func(string) error {
+	return func(v string) (err error) {
+		*dst, err = parse(v)
+		return err
+	}
+}
+
 func runScript(t *testing.T, d *datadriven.TestData) string {
 	win := window.Config{}
 	wm := watermark.Config{Lateness: 5 * time.Second}
 	early := false
+	// Each argument and where its value goes.
+	args := map[string]func(v string) error{
+		"windows":    parseInto(&win.Kinds, window.ParseKinds),
+		"tz":         parseInto(&win.Loc, window.ParseZone),
+		"lateness":   parseInto(&wm.Lateness, time.ParseDuration),
+		"count":      parseInto(&win.Counter.Mode, sketch.ParseMode),
+		"early":      func(string) error { early = true; return nil },
+		"keep":       parseInto(&win.Keep, time.ParseDuration),
+		"max-jump":   parseInto(&wm.MaxJump, time.ParseDuration),
+		"max-future": parseInto(&wm.MaxFuture, time.ParseDuration),
+		"min-ts":     parseInto(&wm.MinTS, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }),
+		"confirm":    parseInto(&wm.Confirm, strconv.Atoi),
+		"refute":     parseInto(&wm.Refute, strconv.Atoi),
+	}
 	for _, a := range d.CmdArgs {
-		v := strings.Join(a.Vals, ",")
-		var err error
-		switch a.Key {
-		case "windows":
-			win.Kinds, err = window.ParseKinds(v)
-		case "tz":
-			win.Loc, err = window.ParseZone(v)
-		case "lateness":
-			wm.Lateness, err = time.ParseDuration(v)
-		case "count":
-			win.Counter.Mode, err = sketch.ParseMode(v)
-		case "early":
-			early = true
-		case "keep":
-			win.Keep, err = time.ParseDuration(v)
-		case "max-jump":
-			wm.MaxJump, err = time.ParseDuration(v)
-		case "max-future":
-			wm.MaxFuture, err = time.ParseDuration(v)
-		case "min-ts":
-			wm.MinTS, err = strconv.ParseInt(v, 10, 64)
-		case "confirm":
-			wm.Confirm, err = strconv.Atoi(v)
-		case "refute":
-			wm.Refute, err = strconv.Atoi(v)
-		default:
+		set, ok := args[a.Key]
+		if !ok {
 			t.Fatalf("%s: unknown argument %q", d.Pos, a.Key)
 		}
-		if err != nil {
+		if err := set(strings.Join(a.Vals, ",")); err != nil {
 			t.Fatalf("%s: %s: %v", d.Pos, a.Key, err)
 		}
 	}

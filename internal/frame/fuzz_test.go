@@ -2,79 +2,12 @@ package frame
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"unicode/utf8"
-)
 
-// reference extracts uid and ts with encoding/json, the way a careful user
-// would, applying the same rules as Parse. ok is false when the frame does
-// not count.
-//
-// The intended differences from encoding/json, which the reference applies on
-// top of it, are:
-//   - invalid UTF-8 anywhere rejects the frame (encoding/json replaces it
-//     with U+FFFD);
-//   - a duplicated top-level uid or ts rejects the frame (encoding/json keeps
-//     the last);
-//   - nesting deeper than MaxDepth is rejected (encoding/json allows 10000);
-//     the fuzz target skips such inputs;
-//   - ts may be a string of digits.
-func reference(b []byte) (uid string, ts int64, ok bool) {
-	if !utf8.Valid(b) || !json.Valid(b) {
-		return "", 0, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", 0, false
-	}
-	var rawUID, rawTS json.RawMessage
-	nUID, nTS := 0, 0
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", 0, false
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return "", 0, false
-		}
-		switch tok.(string) {
-		case "uid":
-			nUID++
-			rawUID = v
-		case "ts":
-			nTS++
-			rawTS = v
-		}
-	}
-	if nUID != 1 || nTS != 1 || rawUID[0] != '"' {
-		return "", 0, false
-	}
-	if err := json.Unmarshal(rawUID, &uid); err != nil || uid == "" {
-		return "", 0, false
-	}
-	if rawTS[0] == '"' {
-		var s string
-		if err := json.Unmarshal(rawTS, &s); err != nil || s == "" {
-			return "", 0, false
-		}
-		for _, c := range []byte(s) {
-			if c < '0' || c > '9' {
-				return "", 0, false
-			}
-		}
-		v, err := strconv.ParseInt(s, 10, 64)
-		return uid, v, err == nil
-	}
-	if err := json.Unmarshal(rawTS, &ts); err != nil {
-		return "", 0, false
-	}
-	return uid, ts, true
-}
+	"github.com/headcount/headcount/internal/frame/frametest"
+)
 
 func fuzzSeeds(f *testing.F) {
 	for _, s := range []string{
@@ -113,9 +46,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		uid, ts, r := p.Parse(b)
 		if r == TooDeep {
-			return // intended difference: see reference
+			return // intended difference: see frametest.Reference
 		}
-		wantUID, wantTS, ok := reference(b)
+		wantUID, wantTS, ok := frametest.Reference(b)
 		if (r == OK) != ok {
 			t.Fatalf("Parse(%q) = %v, encoding/json ok = %v", b, r, ok)
 		}

@@ -117,25 +117,7 @@ func clusterRoundTrip(t *testing.T, n int, down int) {
 		waitISR(t, ctx, conn, in, int32(down))
 	}
 
-	frames := generate(n, 50, 3000)
-	want := count(t, frames)
-	load(t, ctx, conn, in, 6, frames)
-
-	cfg := pipelineConfig(90 * time.Second)
-	stats := countTopic(t, ctx, conn, in, out, group, cfg)
-	if stats.Frames != uint64(n) || stats.Counted != uint64(n) {
-		t.Fatalf("first run: %d frames read, %d counted; want %d (stats %+v)", stats.Frames, stats.Counted, n, stats)
-	}
-	recs := kafkatest.ReadAll(t, ctx, conn, out)
-	checkFinals(t, finals(t, recs), want)
-
-	stats2 := countTopic(t, ctx, conn, in, out, group, cfg)
-	if stats2.Frames != 0 || stats2.Results != 0 {
-		t.Fatalf("second run of group %s read %d frames, wrote %d results; want 0, 0", group, stats2.Frames, stats2.Results)
-	}
-	if again := kafkatest.ReadAll(t, ctx, conn, out); len(again) != len(recs) {
-		t.Fatalf("output grew from %d to %d records on the second run", len(recs), len(again))
-	}
+	countTwice(t, ctx, conn, in, out, group, 6, n)
 }
 
 // waitISR waits until no partition of topic has broker down as its leader

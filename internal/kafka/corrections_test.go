@@ -35,16 +35,7 @@ const minTS = 946684800
 //     topic/partition/offset headers point at that very record of the
 //     input topic.
 func TestCorrectionsThroughKafka(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		conn func(t *testing.T) kafka.Config
-	}{
-		{"real broker", func(t *testing.T) kafka.Config { return kafkatest.Broker(t) }},
-		{"real cluster", func(t *testing.T) kafka.Config { return kafkatest.Cluster(t) }},
-		{"kfake", func(t *testing.T) kafka.Config { c, _ := kafkatest.Fake(t); return c }},
-	} {
-		t.Run(tc.name, func(t *testing.T) { correctionsThroughKafka(t, tc.conn(t)) })
-	}
+	onEveryBroker(t, correctionsThroughKafka)
 }
 
 func correctionsThroughKafka(t *testing.T, conn kafka.Config) {

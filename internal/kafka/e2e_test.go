@@ -170,12 +170,21 @@ func roundTrip(t *testing.T, conn kafka.Config, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	in, out, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "group")
+	countTwice(t, ctx, conn, in, out, group, 4, n)
+}
 
+// countTwice loads n generated frames into topic in (with partitions
+// partitions), counts them with the pipeline (the Kafka source as group,
+// until the end, and the Kafka sink into out) and checks every final minute
+// against an independent count; then a second run of the same group must
+// read nothing.
+func countTwice(t *testing.T, ctx context.Context, conn kafka.Config, in, out, group string, partitions int32, n int) {
+	t.Helper()
 	// 50 frames/s of event time: n=20,000 spans ~7 minutes, so some
 	// windows close on the watermark while running, the rest at the end.
 	frames := generate(n, 50, 3000)
 	want := count(t, frames)
-	load(t, ctx, conn, in, 4, frames)
+	load(t, ctx, conn, in, partitions, frames)
 
 	// The lateness covers the 30 s delays plus the spread between
 	// partitions read in parallel, so every frame counts.
@@ -185,8 +194,7 @@ func roundTrip(t *testing.T, conn kafka.Config, n int) {
 		t.Fatalf("first run: %d frames read, %d counted; want %d (stats %+v)", stats.Frames, stats.Counted, n, stats)
 	}
 	recs := kafkatest.ReadAll(t, ctx, conn, out)
-	got := finals(t, recs)
-	checkFinals(t, got, want)
+	checkFinals(t, finals(t, recs), want)
 
 	// Offsets were committed: the same group has nothing left to read.
 	stats2 := countTopic(t, ctx, conn, in, out, group, cfg)
@@ -195,6 +203,21 @@ func roundTrip(t *testing.T, conn kafka.Config, n int) {
 	}
 	if again := kafkatest.ReadAll(t, ctx, conn, out); len(again) != len(recs) {
 		t.Fatalf("output grew from %d to %d records on the second run", len(recs), len(again))
+	}
+}
+
+// onEveryBroker runs check as subtests on the real broker, the real
+// three-broker cluster and kfake.
+func onEveryBroker(t *testing.T, check func(t *testing.T, conn kafka.Config)) {
+	for _, tc := range []struct {
+		name string
+		conn func(t *testing.T) kafka.Config
+	}{
+		{"real broker", func(t *testing.T) kafka.Config { return kafkatest.Broker(t) }},
+		{"real cluster", func(t *testing.T) kafka.Config { return kafkatest.Cluster(t) }},
+		{"kfake", func(t *testing.T) kafka.Config { c, _ := kafkatest.Fake(t); return c }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { check(t, tc.conn(t)) })
 	}
 }
 

@@ -52,33 +52,35 @@ func envOr(name, def string) string {
 	return def
 }
 
+// listener returns the settings for the listener whose address the
+// environment variable env holds, without SASL or TLS.
+func listener(t *testing.T, env string) kafka.Config {
+	t.Helper()
+	return kafka.Config{
+		Brokers:        strings.Split(kafkatest.Env(t, env), ","),
+		ClientID:       kafkatest.ClientID,
+		ConnectTimeout: secureTimeout,
+	}
+}
+
 // realSASL returns the settings for the SASL listener with mechanism.
 func realSASL(t *testing.T, mechanism string) kafka.Config {
 	t.Helper()
-	addr := kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_SASL")
-	return kafka.Config{
-		Brokers:        strings.Split(addr, ","),
-		ClientID:       "headcount-test",
-		ConnectTimeout: secureTimeout,
-		SASL: kafka.SASL{
-			Mechanism: mechanism,
-			User:      envOr("HEADCOUNT_TEST_KAFKA_USER", "headcount"),
-			Password:  envOr("HEADCOUNT_TEST_KAFKA_PASSWORD", "headcount-secret"),
-		},
+	conn := listener(t, "HEADCOUNT_TEST_KAFKA_SASL")
+	conn.SASL = kafka.SASL{
+		Mechanism: mechanism,
+		User:      envOr("HEADCOUNT_TEST_KAFKA_USER", "headcount"),
+		Password:  envOr("HEADCOUNT_TEST_KAFKA_PASSWORD", "headcount-secret"),
 	}
+	return conn
 }
 
 // realTLS returns the settings for the SSL listener, trusting its CA.
 func realTLS(t *testing.T) kafka.Config {
 	t.Helper()
-	addr := kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_TLS")
-	ca := kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CA")
-	return kafka.Config{
-		Brokers:        strings.Split(addr, ","),
-		ClientID:       "headcount-test",
-		ConnectTimeout: secureTimeout,
-		TLS:            kafka.TLS{CAFile: ca},
-	}
+	conn := listener(t, "HEADCOUNT_TEST_KAFKA_TLS")
+	conn.TLS = kafka.TLS{CAFile: kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CA")}
+	return conn
 }
 
 // realSASLSSL returns the settings for the SASL_SSL listener with
@@ -86,7 +88,7 @@ func realTLS(t *testing.T) kafka.Config {
 func realSASLSSL(t *testing.T, mechanism string) kafka.Config {
 	t.Helper()
 	conn := realSASL(t, mechanism)
-	conn.Brokers = strings.Split(kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_SASL_SSL"), ",")
+	conn.Brokers = listener(t, "HEADCOUNT_TEST_KAFKA_SASL_SSL").Brokers
 	conn.TLS = kafka.TLS{CAFile: kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CA")}
 	return conn
 }
@@ -96,17 +98,13 @@ func realSASLSSL(t *testing.T, mechanism string) kafka.Config {
 // (what --tls-ca, --tls-cert and --tls-key set).
 func realMTLS(t *testing.T) kafka.Config {
 	t.Helper()
-	addr := kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_MTLS")
-	return kafka.Config{
-		Brokers:        strings.Split(addr, ","),
-		ClientID:       "headcount-test",
-		ConnectTimeout: secureTimeout,
-		TLS: kafka.TLS{
-			CAFile:   kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CA"),
-			CertFile: kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CLIENT_CERT"),
-			KeyFile:  kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CLIENT_KEY"),
-		},
+	conn := listener(t, "HEADCOUNT_TEST_KAFKA_MTLS")
+	conn.TLS = kafka.TLS{
+		CAFile:   kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CA"),
+		CertFile: kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CLIENT_CERT"),
+		KeyFile:  kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA_CLIENT_KEY"),
 	}
+	return conn
 }
 
 // checkAdvertised checks that the broker's metadata, asked through conn,
@@ -204,32 +202,78 @@ func refused(t *testing.T, conn kafka.Config, want string, is error) {
 	}
 }
 
-func TestSASLRealBroker(t *testing.T) {
+// A refusal is a change to a listener's working settings that must be
+// refused (see refused): the subtest's name, the change, and what the error
+// must contain (want) and wrap (is, when not nil).
+type refusal struct {
+	name   string
+	change func(t *testing.T, c *kafka.Config)
+	want   string
+	is     error
+}
+
+// refusals runs each refusal as a parallel subtest, on its own copy of
+// conn.
+func refusals(t *testing.T, conn kafka.Config, rs ...refusal) {
+	for _, r := range rs {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			c := conn
+			r.change(t, &c)
+			refused(t, c, r.want, r.is)
+		})
+	}
+}
+
+// The refusals that several listeners share.
+var (
+	wrongPassword = refusal{"wrong password", func(_ *testing.T, c *kafka.Config) { c.SASL.Password += "-wrong" },
+		"SASL_AUTHENTICATION_FAILED", kerr.SaslAuthenticationFailed}
+	// A client without SASL on a SASL listener: the broker hangs up, and
+	// franz-go says SASL is probably missing.
+	noSASL = refusal{"no sasl", func(_ *testing.T, c *kafka.Config) { c.SASL = kafka.SASL{} }, "is SASL missing?", nil}
+)
+
+// plaintextToTLS is franz-go's hint when a plaintext client speaks to a TLS
+// listener, and tlsAlert how a TLS alert from the broker begins ("bad
+// certificate" from Java 17; other JDKs may say "certificate required").
+const (
+	plaintextToTLS = "is this a plaintext connection speaking to a tls endpoint?"
+	tlsAlert       = "remote error: tls: "
+)
+
+// noTLS takes TLS off a listener's settings.
+func noTLS(_ *testing.T, c *kafka.Config) { c.TLS = kafka.TLS{} }
+
+// eachMechanism runs a parallel subtest for each SASL mechanism: the round
+// trip through listener(t, mechanism), then the refusals on it.
+func eachMechanism(t *testing.T, listener func(t *testing.T, mechanism string) kafka.Config, rs ...refusal) {
 	for _, mech := range []string{"plain", "scram-sha-256", "scram-sha-512"} {
 		t.Run(mech, func(t *testing.T) {
 			t.Parallel()
-			conn := realSASL(t, mech)
+			conn := listener(t, mech)
 			secureRoundTrip(t, conn)
-
-			t.Run("wrong password", func(t *testing.T) {
-				bad := conn
-				bad.SASL.Password += "-wrong"
-				refused(t, bad, "SASL_AUTHENTICATION_FAILED", kerr.SaslAuthenticationFailed)
-			})
-			t.Run("unknown user", func(t *testing.T) {
-				bad := conn
-				bad.SASL.User = "hc-nobody"
-				refused(t, bad, "SASL_AUTHENTICATION_FAILED", kerr.SaslAuthenticationFailed)
-			})
+			refusals(t, conn, rs...)
 		})
 	}
-	// A client without SASL on the SASL listener: the broker hangs up, and
-	// franz-go says SASL is probably missing.
-	t.Run("no sasl", func(t *testing.T) {
-		conn := realSASL(t, "")
-		conn.SASL = kafka.SASL{}
-		refused(t, conn, "is SASL missing?", nil)
-	})
+}
+
+// connects checks that a sink connects with conn (and closes).
+func connects(t *testing.T, conn kafka.Config) {
+	t.Helper()
+	s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: conn, Topic: kafkatest.Topic(t, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSASLRealBroker(t *testing.T) {
+	eachMechanism(t, realSASL, wrongPassword, refusal{"unknown user", func(_ *testing.T, c *kafka.Config) { c.SASL.User = "hc-nobody" },
+		"SASL_AUTHENTICATION_FAILED", kerr.SaslAuthenticationFailed})
+	refusals(t, realSASL(t, ""), noSASL)
 }
 
 func TestTLSRealBroker(t *testing.T) {
@@ -247,88 +291,45 @@ func TestTLSRealBroker(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Brokers = []string{net.JoinHostPort("localhost", port)}
-		s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: c, Topic: kafkatest.Topic(t, "out")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+		connects(t, c)
 	})
-	// The system roots (--tls without --tls-ca) do not know the test CA.
-	t.Run("system roots", func(t *testing.T) {
-		t.Parallel()
-		c := conn
-		c.TLS = kafka.TLS{Enable: true}
-		refused(t, c, "x509: certificate signed by unknown authority", nil)
-	})
-	// Another CA: the broker's certificate does not verify against it.
-	t.Run("other CA", func(t *testing.T) {
-		t.Parallel()
-		c := conn
-		c.TLS = kafka.TLS{CAFile: kafkatest.NewCA(t, "headcount other CA").File(t)}
-		refused(t, c, "x509: certificate signed by unknown authority", nil)
-	})
+	refusals(t, conn,
+		// The system roots (--tls without --tls-ca) do not know the test CA.
+		refusal{"system roots", func(_ *testing.T, c *kafka.Config) { c.TLS = kafka.TLS{Enable: true} },
+			"x509: certificate signed by unknown authority", nil},
+		// Another CA: the broker's certificate does not verify against it.
+		refusal{"other CA", func(t *testing.T, c *kafka.Config) {
+			c.TLS = kafka.TLS{CAFile: kafkatest.NewCA(t, "headcount other CA").File(t)}
+		}, "x509: certificate signed by unknown authority", nil},
+	)
 	// --tls-insecure connects to anything, this broker included.
 	t.Run("insecure", func(t *testing.T) {
 		t.Parallel()
 		c := conn
 		c.TLS = kafka.TLS{InsecureSkipVerify: true}
-		s, err := kafka.NewSink(context.Background(), kafka.SinkConfig{Config: c, Topic: kafkatest.Topic(t, "out")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+		connects(t, c)
 	})
 	// Plaintext to the SSL listener and TLS to the plaintext one: both are
 	// told apart at once, with franz-go's hint, instead of hanging.
-	t.Run("plaintext client", func(t *testing.T) {
-		t.Parallel()
-		c := conn
-		c.TLS = kafka.TLS{}
-		refused(t, c, "is this a plaintext connection speaking to a tls endpoint?", nil)
-	})
-	t.Run("tls to plaintext listener", func(t *testing.T) {
-		t.Parallel()
-		c := conn
-		c.Brokers = strings.Split(kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA"), ",")
-		refused(t, c, "is TLS misconfigured", nil)
-	})
+	refusals(t, conn,
+		refusal{"plaintext client", noTLS, plaintextToTLS, nil},
+		refusal{"tls to plaintext listener", func(t *testing.T, c *kafka.Config) {
+			c.Brokers = strings.Split(kafkatest.Env(t, "HEADCOUNT_TEST_KAFKA"), ",")
+		}, "is TLS misconfigured", nil},
+	)
 }
 
 // SASL over TLS: the three mechanisms on the SASL_SSL listener, each through
 // the whole pipeline, and refusals that come from the broker's SASL check
 // after the TLS handshake.
 func TestSASLSSLRealBroker(t *testing.T) {
-	for _, mech := range []string{"plain", "scram-sha-256", "scram-sha-512"} {
-		t.Run(mech, func(t *testing.T) {
-			t.Parallel()
-			conn := realSASLSSL(t, mech)
-			secureRoundTrip(t, conn)
-
-			t.Run("wrong password", func(t *testing.T) {
-				bad := conn
-				bad.SASL.Password += "-wrong"
-				refused(t, bad, "SASL_AUTHENTICATION_FAILED", kerr.SaslAuthenticationFailed)
-			})
-		})
-	}
-	// TLS alone is not enough on this listener: it is not a plain SSL one.
-	t.Run("no sasl", func(t *testing.T) {
-		t.Parallel()
-		conn := realSASLSSL(t, "")
-		conn.SASL = kafka.SASL{}
-		refused(t, conn, "is SASL missing?", nil)
-	})
-	// SASL without TLS: franz-go's plaintext-to-TLS hint, not a hang.
-	t.Run("no tls", func(t *testing.T) {
-		t.Parallel()
-		conn := realSASLSSL(t, "scram-sha-512")
-		conn.TLS = kafka.TLS{}
-		refused(t, conn, "is this a plaintext connection speaking to a tls endpoint?", nil)
-	})
+	eachMechanism(t, realSASLSSL, wrongPassword)
+	refusals(t, realSASLSSL(t, "scram-sha-512"),
+		// TLS alone is not enough on this listener: it is not a plain SSL one.
+		noSASL,
+		// SASL without TLS: franz-go's plaintext-to-TLS hint, not a hang.
+		refusal{"no tls", noTLS, plaintextToTLS, nil},
+	)
 }
 
 // Mutual TLS (--tls-cert, --tls-key): the listener requires a client
@@ -339,21 +340,16 @@ func TestMTLSRealBroker(t *testing.T) {
 		t.Parallel()
 		secureRoundTrip(t, conn)
 	})
-	// Without a client certificate the broker ends the handshake with an
-	// alert (in TLS 1.3 after the client thinks it is done, so it shows on
-	// the first request), at once rather than at the connect timeout.
-	t.Run("no client certificate", func(t *testing.T) {
-		t.Parallel()
-		c := conn
-		c.TLS.CertFile, c.TLS.KeyFile = "", ""
-		refused(t, c, "remote error: tls: ", nil) // "bad certificate" from Java 17; other JDKs may say "certificate required"
-	})
-	// A certificate the broker's truststore does not vouch for is no better
-	// than none: the broker checks the chain, not only that one was sent.
-	t.Run("untrusted client certificate", func(t *testing.T) {
-		t.Parallel()
-		c := conn
-		c.TLS.CertFile, c.TLS.KeyFile = kafkatest.NewCA(t, "untrusted client CA").ClientFiles(t, "headcount-client")
-		refused(t, c, "remote error: tls: ", nil) // "bad certificate" from Java 17; other JDKs may say "certificate required"
-	})
+	refusals(t, conn,
+		// Without a client certificate the broker ends the handshake with an
+		// alert (in TLS 1.3 after the client thinks it is done, so it shows
+		// on the first request), at once rather than at the connect timeout.
+		refusal{"no client certificate", func(_ *testing.T, c *kafka.Config) { c.TLS.CertFile, c.TLS.KeyFile = "", "" }, tlsAlert, nil},
+		// A certificate the broker's truststore does not vouch for is no
+		// better than none: the broker checks the chain, not only that one
+		// was sent.
+		refusal{"untrusted client certificate", func(t *testing.T, c *kafka.Config) {
+			c.TLS.CertFile, c.TLS.KeyFile = kafkatest.NewCA(t, "untrusted client CA").ClientFiles(t, "headcount-client")
+		}, tlsAlert, nil},
+	)
 }

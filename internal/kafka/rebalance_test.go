@@ -177,16 +177,7 @@ func (discardResults) Write(context.Context, []result.Result) error { return nil
 //   - at the end (both closed), the group's committed offsets are the end
 //     of every partition.
 func TestRebalance(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		conn func(t *testing.T) kafka.Config
-	}{
-		{"real broker", func(t *testing.T) kafka.Config { return kafkatest.Broker(t) }},
-		{"real cluster", func(t *testing.T) kafka.Config { return kafkatest.Cluster(t) }},
-		{"kfake", func(t *testing.T) kafka.Config { c, _ := kafkatest.Fake(t); return c }},
-	} {
-		t.Run(tc.name, func(t *testing.T) { rebalance(t, tc.conn(t)) })
-	}
+	onEveryBroker(t, rebalance)
 }
 
 func rebalance(t *testing.T, conn kafka.Config) {

@@ -2,7 +2,8 @@
 // share: the one way to find the real broker and cluster that scripts/test
 // starts (Broker, Cluster, Env), an in-process kfake broker (Fake), unique
 // topic names, a client that is closed with the test, reading a topic back
-// to its end, and the one builder of test certificates (CA).
+// to its end, and test certificates (CA, over internal/testcert: the one
+// certificate builder, shared with scripts/kafkaprobe).
 //
 // It is imported only by tests. Nothing here skips silently in CI: when
 // HEADCOUNT_REQUIRE_KAFKA=1 (scripts/test sets it), a missing broker,

@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/headcount/headcount/internal/frame"
+	"github.com/headcount/headcount/internal/frame/frametest"
 	"github.com/headcount/headcount/internal/result"
 	"github.com/headcount/headcount/internal/source"
 )
@@ -198,56 +197,10 @@ func referenceFrame(line []byte, trust bool) (uid string, ts int64, ok bool) {
 			line = append(line[:cut:cut], '}')
 		}
 	}
-	if !utf8.Valid(line) || !json.Valid(line) || depth(line) > frame.MaxDepth {
+	if frametest.Depth(line) > frame.MaxDepth {
 		return "", 0, false
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", 0, false
-	}
-	var rawUID, rawTS json.RawMessage
-	nUID, nTS := 0, 0
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return "", 0, false
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return "", 0, false
-		}
-		switch key {
-		case "uid":
-			nUID++
-			rawUID = v
-		case "ts":
-			nTS++
-			rawTS = v
-		}
-	}
-	if nUID != 1 || nTS != 1 || rawUID[0] != '"' {
-		return "", 0, false
-	}
-	if err := json.Unmarshal(rawUID, &uid); err != nil || uid == "" {
-		return "", 0, false
-	}
-	if rawTS[0] == '"' {
-		var s string
-		if err := json.Unmarshal(rawTS, &s); err != nil || s == "" {
-			return "", 0, false
-		}
-		for _, c := range []byte(s) {
-			if c < '0' || c > '9' {
-				return "", 0, false
-			}
-		}
-		v, err := strconv.ParseInt(s, 10, 64)
-		return uid, v, err == nil
-	}
-	if err := json.Unmarshal(rawTS, &ts); err != nil {
-		return "", 0, false
-	}
-	return uid, ts, true
+	return frametest.Reference(line)
 }
 
 // trustedPrefix returns where a trusting reader stops: the end of the
@@ -283,29 +236,6 @@ func trustedPrefix(line []byte) (cut int, found bool) {
 		}
 	}
 	return 0, false
-}
-
-// depth is the deepest nesting of objects and arrays in valid JSON.
-func depth(b []byte) int {
-	d, most := 0, 0
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString && escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		case inString:
-		case c == '{' || c == '[':
-			d++
-			most = max(most, d)
-		case c == '}' || c == ']':
-			d--
-		}
-	}
-	return most
 }
 
 // TestFuzzRunReference checks FuzzRun's reference on lines whose outcome

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"bytes"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/headcount/headcount/internal/testcert"
 )
 
 // certs makes the TLS material of scripts/kafka's TLS listeners in dir,
@@ -29,8 +26,10 @@ import (
 //	client-key.pem  its key
 //
 // Here rather than with openssl in the script: the probe verifies with the
-// same files, and crypto/x509 needs no tool on the machine. EC P-256 keys in
-// PKCS#8, which Java and Go both read. Made in dir.partial and renamed, so an
+// same files, and crypto/x509 needs no tool on the machine. The certificates
+// come from internal/testcert, the builder the tests' certificates
+// (kafkatest.CA) come from too: EC P-256 keys in PKCS#8, which Java and Go
+// both read, valid for ten years. Made in dir.partial and renamed, so an
 // interrupted run never leaves half a set.
 func certs(args []string, stderr io.Writer) int {
 	if len(args) != 1 {
@@ -99,57 +98,29 @@ func makeCerts(dir string, now time.Time) error {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	caKey, caCert, err := issue(&x509.Certificate{
-		Subject:               pkix.Name{Organization: []string{"headcount tests"}, CommonName: "headcount test CA " + now.UTC().Format("20060102150405")},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		MaxPathLenZero:        true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}, nil, nil, now)
+	ca, err := testcert.NewCA("headcount test CA "+now.UTC().Format("20060102150405"), now, now.AddDate(10, 0, 0))
 	if err != nil {
 		return err
 	}
-	srvKey, srvCert, err := issue(&x509.Certificate{
-		Subject:     pkix.Name{Organization: []string{"headcount tests"}, CommonName: "127.0.0.1"},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:    []string{"localhost"},
-	}, caCert, caKey, now)
+	broker, err := ca.Server("127.0.0.1", "::1", "localhost")
 	if err != nil {
 		return err
 	}
-	cliKey, cliCert, err := issue(&x509.Certificate{
-		Subject:     pkix.Name{Organization: []string{"headcount tests"}, CommonName: "headcount-client"},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, caCert, caKey, now)
+	client, err := ca.Client("headcount-client")
 	if err != nil {
 		return err
-	}
-	cert := func(c *x509.Certificate) *pem.Block { return &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw} }
-	key := func(k *ecdsa.PrivateKey) *pem.Block {
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			panic(err) // a P-256 key always marshals
-		}
-		return &pem.Block{Type: "PRIVATE KEY", Bytes: der}
 	}
 	for _, f := range []struct {
 		name   string
 		mode   os.FileMode
-		blocks []*pem.Block
+		blocks [][]byte
 	}{
-		{"ca.pem", 0o644, []*pem.Block{cert(caCert)}},
-		{"broker.pem", 0o600, []*pem.Block{key(srvKey), cert(srvCert), cert(caCert)}},
-		{"client.pem", 0o644, []*pem.Block{cert(cliCert)}},
-		{"client-key.pem", 0o600, []*pem.Block{key(cliKey)}},
+		{"ca.pem", 0o644, [][]byte{ca.CertPEM()}},
+		{"broker.pem", 0o600, [][]byte{broker.KeyPEM(), broker.CertPEM(), ca.CertPEM()}},
+		{"client.pem", 0o644, [][]byte{client.CertPEM()}},
+		{"client-key.pem", 0o600, [][]byte{client.KeyPEM()}},
 	} {
-		var out []byte
-		for _, b := range f.blocks {
-			out = append(out, pem.EncodeToMemory(b)...)
-		}
-		if err := os.WriteFile(filepath.Join(tmp, f.name), out, f.mode); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, f.name), bytes.Join(f.blocks, nil), f.mode); err != nil {
 			return err
 		}
 	}
@@ -157,26 +128,4 @@ func makeCerts(dir string, now time.Time) error {
 		return err
 	}
 	return os.Rename(tmp, dir)
-}
-
-// issue makes a key and a ten-year certificate for it from tmpl, signed by
-// parentKey (self-signed when parent is nil).
-func issue(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, now time.Time) (*ecdsa.PrivateKey, *x509.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	if tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127)); err != nil {
-		return nil, nil, err
-	}
-	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.AddDate(10, 0, 0)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	return key, cert, err
 }
