@@ -7,7 +7,6 @@ package watermark
 
 import (
 	"math"
-	"time"
 )
 
 // Verdict is what Admit decides about a frame.
@@ -33,7 +32,7 @@ type Held struct {
 // seconds).
 func (p *Partition) Admit(ts, now int64) Verdict {
 	c := p.cfg
-	if ts < c.MinTS || (c.MaxFuture > 0 && ts > addSat(now, int64(c.MaxFuture/time.Second))) {
+	if ts < c.MinTS || (c.MaxFuture > 0 && ts > addSat(now, p.sec.maxFuture)) {
 		return Bogus
 	}
 	// With the guard on, a partition's first frames are held too until
@@ -147,7 +146,7 @@ func (p *Partition) Finish() (released, refuted []Held) {
 // near says whether a and b are within MaxJump of each other: the one
 // measure of a jump, for admitting, confirming and settling frames.
 func (p *Partition) near(a, b int64) bool {
-	jump := int64(p.cfg.MaxJump / time.Second)
+	jump := p.sec.maxJump
 	if a < b {
 		a, b = b, a
 	}

@@ -9,6 +9,7 @@ import (
 // frame, so they are methods on a pointer the caller keeps.
 type Partition struct {
 	cfg      *Config
+	sec      *seconds // the durations of cfg in seconds: no division per frame
 	max      int64
 	lastSeen time.Time
 	accepted int64 // frames accepted so far (the guard's clock)
@@ -37,5 +38,12 @@ func (p *Partition) Watermark() int64 {
 	if p.max == math.MinInt64 {
 		return None
 	}
-	return addSat(p.max, -int64(p.cfg.Lateness/time.Second))
+	return addSat(p.max, -p.sec.lateness)
+}
+
+// seconds are a Config's durations in whole seconds, as timestamps are.
+type seconds struct{ lateness, maxFuture, maxJump int64 }
+
+func secondsOf(c *Config) seconds {
+	return seconds{int64(c.Lateness / time.Second), int64(c.MaxFuture / time.Second), int64(c.MaxJump / time.Second)}
 }

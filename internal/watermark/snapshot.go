@@ -60,7 +60,7 @@ func (t *Tracker) Restore(data []byte, now time.Time) error {
 	parts := make(map[int32]*Partition, n)
 	for range n {
 		id := r.Varint()
-		p := &Partition{cfg: &t.cfg, max: r.Varint(), accepted: r.Varint(), lastSeen: now}
+		p := &Partition{cfg: &t.cfg, sec: &t.sec, max: r.Varint(), accepted: r.Varint(), lastSeen: now}
 		held := r.Count(12)
 		for range held {
 			h := Held{TS: r.Varint(), Hash: r.Uint64(), Offset: r.Varint()}

@@ -9,10 +9,10 @@ import (
 
 // Tracker combines partitions into the pipeline's watermark.
 type Tracker struct {
-	cfg      Config
-	lateness int64
-	parts    map[int32]*Partition
-	wm       int64
+	cfg   Config
+	sec   seconds
+	parts map[int32]*Partition
+	wm    int64
 }
 
 // New returns a tracker with no partitions.
@@ -26,12 +26,7 @@ func New(cfg Config) *Tracker {
 	if cfg.MaxHeld <= 0 {
 		cfg.MaxHeld = DefaultMaxHeld
 	}
-	return &Tracker{
-		cfg:      cfg,
-		lateness: int64(cfg.Lateness / time.Second),
-		parts:    map[int32]*Partition{},
-		wm:       None,
-	}
+	return &Tracker{cfg: cfg, sec: secondsOf(&cfg), parts: map[int32]*Partition{}, wm: None}
 }
 
 // Partition returns the tracker of partition id, creating it (as seen at
@@ -40,7 +35,7 @@ func New(cfg Config) *Tracker {
 func (t *Tracker) Partition(id int32, now time.Time) *Partition {
 	p := t.parts[id]
 	if p == nil {
-		p = &Partition{cfg: &t.cfg, max: math.MinInt64, lastSeen: now}
+		p = &Partition{cfg: &t.cfg, sec: &t.sec, max: math.MinInt64, lastSeen: now}
 		t.parts[id] = p
 	}
 	return p
@@ -114,7 +109,7 @@ func (t *Tracker) Watermark(now time.Time) int64 {
 	default:
 		return t.wm
 	}
-	if w := addSat(low, -t.lateness); w > t.wm {
+	if w := addSat(low, -t.sec.lateness); w > t.wm {
 		t.wm = w
 	}
 	return t.wm
