@@ -128,8 +128,8 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 }
 
 // openOutput opens --out: "-" for stdout, a kafka:// URL for a topic, or a
-// file.
-func (k *kafkaFlags) openOutput(ctx context.Context, out string) (pipeline.Sink, closer, error) {
+// file, which create opens.
+func (k *kafkaFlags) openOutput(ctx context.Context, out string, create func(string) (*os.File, error)) (pipeline.Sink, closer, error) {
 	switch {
 	case out == "-":
 		return sink.NewLines(os.Stdout), noClose, nil
@@ -144,7 +144,7 @@ func (k *kafkaFlags) openOutput(ctx context.Context, out string) (pipeline.Sink,
 		}
 		return s, once(s.Close), nil
 	}
-	f, err := os.Create(out)
+	f, err := create(out)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open output: %w", err)
 	}
@@ -152,14 +152,14 @@ func (k *kafkaFlags) openOutput(ctx context.Context, out string) (pipeline.Sink,
 }
 
 // openDeadLetters opens --dead-letter: none (""), a kafka:// topic, or a
-// file of JSON lines. src names the input partitions in the dead letters'
-// headers when it is a Kafka source.
-func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src source.Source) (pipeline.DeadLetters, closer, error) {
+// file of JSON lines, which create opens. src names the input partitions in
+// the dead letters' headers when it is a Kafka source.
+func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src source.Source, create func(string) (*os.File, error)) (pipeline.DeadLetters, closer, error) {
 	switch {
 	case dead == "":
 		return nil, noClose, nil
 	case !kafka.IsURL(dead):
-		f, err := os.Create(dead)
+		f, err := create(dead)
 		if err != nil {
 			return nil, noClose, fmt.Errorf("open dead-letter file: %w", err)
 		}

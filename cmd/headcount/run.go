@@ -15,8 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/headcount/headcount/internal/checkpoint"
 	"github.com/headcount/headcount/internal/dashboard"
 	"github.com/headcount/headcount/internal/frame"
+	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/metrics"
 	"github.com/headcount/headcount/internal/pipeline"
 	"github.com/headcount/headcount/internal/progress"
@@ -29,10 +31,14 @@ func init() { commands["run"] = runRun }
 
 // runOpts are run's flags: the pipeline's Config and where things go.
 type runOpts struct {
-	cfg                             pipeline.Config
-	in, out, dead, httpAddr, cpuOut string
-	progress, quiet                 bool
-	kafka                           *kafkaFlags
+	cfg                                         pipeline.Config
+	in, out, dead, httpAddr, cpuOut, checkpoint string
+	progress, quiet                             bool
+	kafka                                       *kafkaFlags
+	// With --checkpoint: the checkpointer, and the lengths its output
+	// files are cut back to when the run resumes (nil: a first run).
+	saver   *checkpoint.File
+	lengths []int64
 }
 
 // parseRun parses and validates run's flags; a nil result means exit with
@@ -48,6 +54,9 @@ func parseRun(args []string) (*runOpts, int) {
 	fs.BoolVar(&o.progress, "progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal (default: only on a terminal, and not with --quiet)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no end-of-run summary on stderr")
 	fs.StringVar(&o.cpuOut, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "file input: save the state in this file every --checkpoint-interval and on SIGTERM/SIGINT; the same command started again resumes from it (output files are cut back to what the state covers); removed when the input is done")
+	o.cfg.CheckpointEvery = 10 * time.Second
+	fs.DurationVar(&o.cfg.CheckpointEvery, "checkpoint-interval", o.cfg.CheckpointEvery, "how often --checkpoint saves the state (wall clock)")
 	o.kafka = addKafkaFlags(fs)
 	withUsage(fs, "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
 	if code, ok := parseArgs(fs, args); !ok {
@@ -64,8 +73,11 @@ func runRun(args []string) int {
 	if o == nil {
 		return code
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop, release := onSignals(cancel, o.checkpoint != "")
+	defer release()
+	o.cfg.Stop = stop
 	ends, err := o.open(ctx)
 	defer ends.close(nil) // error paths; the normal path closes and checks below
 	if err != nil {
@@ -92,6 +104,15 @@ func runRun(args []string) int {
 	}
 	switch {
 	case err == nil:
+		if o.checkpoint != "" {
+			// The input is done: a run started again starts over.
+			if err := os.Remove(o.checkpoint); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fail(fmt.Errorf("remove the checkpoint: %w", err))
+			}
+		}
+		return 0
+	case errors.Is(err, pipeline.ErrStopped):
+		fmt.Fprintf(os.Stderr, "headcount: stopped; the state is saved in %s: run the same command again to go on\n", o.checkpoint)
 		return 0
 	case errors.Is(err, context.Canceled):
 		slog.Warn("interrupted: open windows were not flushed")
@@ -108,21 +129,97 @@ type runEnds struct {
 	closers []closer // in closing order: outputs first, the input last
 }
 
-// open opens --in, --out and --dead-letter.
+// onSignals handles SIGINT and SIGTERM: with graceful, the first closes
+// the returned channel (the run saves its state and stops) and a second
+// cancels; without, the first cancels (the run stops at once). release
+// stops listening.
+func onSignals(cancel context.CancelFunc, graceful bool) (stop <-chan struct{}, release func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	stopped, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+			if n++; graceful && n == 1 {
+				close(stopped)
+				continue
+			}
+			cancel()
+		}
+	}()
+	return stopped, func() { signal.Stop(sigs); close(done) }
+}
+
+// resume prepares --checkpoint: the input must be a regular file; a
+// checkpoint of it, if there is one, is the state to go on from.
+func (o *runOpts) resume() error {
+	if o.in == "-" || kafka.IsURL(o.in) {
+		return errors.New("--checkpoint needs --in FILE: stdin cannot be read again, and a Kafka input's position is its committed offsets")
+	}
+	id, err := checkpoint.Identify(o.in)
+	if err != nil {
+		return err
+	}
+	files := 0
+	for _, out := range []string{o.out, o.dead} {
+		if out != "" && out != "-" && !kafka.IsURL(out) {
+			files++
+		}
+	}
+	state, lengths, err := checkpoint.Resume(o.checkpoint, id, files)
+	if err != nil {
+		return err
+	}
+	o.cfg.Resume, o.lengths = state, lengths
+	o.saver = &checkpoint.File{Path: o.checkpoint, Input: id}
+	o.cfg.Checkpoint = o.saver
+	return nil
+}
+
+// create opens an output file: new, or with --checkpoint cut back to what
+// the checkpoint covers; with --checkpoint each is synced at every save.
+func (o *runOpts) create(path string) (*os.File, error) {
+	if o.saver == nil {
+		return os.Create(path)
+	}
+	length := int64(-1)
+	if i := len(o.saver.Outputs); i < len(o.lengths) {
+		length = o.lengths[i]
+	}
+	f, err := checkpoint.OpenOutput(path, length)
+	if err != nil {
+		return nil, err
+	}
+	o.saver.Outputs = append(o.saver.Outputs, f)
+	return f, nil
+}
+
+// open opens --in, --out and --dead-letter (in that order: the order of a
+// checkpoint's outputs).
 func (o *runOpts) open(ctx context.Context) (*runEnds, error) {
 	e := &runEnds{}
+	if o.checkpoint != "" {
+		if err := o.resume(); err != nil {
+			return e, err
+		}
+	}
 	src, closeIn, err := o.kafka.openInput(ctx, o.in, o.cfg.MaxFrame)
 	if err != nil {
 		return e, err
 	}
 	e.src = src
-	results, closeOut, err := o.kafka.openOutput(ctx, o.out)
+	results, closeOut, err := o.kafka.openOutput(ctx, o.out, o.create)
 	if err != nil {
 		e.closers = []closer{closeIn}
 		return e, err
 	}
 	e.results = results
-	dead, closeDead, err := o.kafka.openDeadLetters(ctx, o.dead, src)
+	dead, closeDead, err := o.kafka.openDeadLetters(ctx, o.dead, src, o.create)
 	// The input's Close commits Kafka offsets: it comes after the outputs.
 	e.closers = []closer{closeDead, closeOut, closeIn}
 	if err != nil {

@@ -19,6 +19,9 @@ type applier struct {
 	sink   Sink
 	core   *eventtime.Core
 	commit Committer
+	// next is the input position after the last frame applied (a line
+	// number for files): where a resumed run starts reading again.
+	next int64
 	// deadPending says dead letters were written since the last flush.
 	deadPending bool
 	stats       Stats
@@ -59,6 +62,12 @@ func (a *applier) apply(ctx context.Context, j *job) error {
 	}
 	for _, r := range j.recs {
 		a.core.Offer(b.Partition, eventtime.Frame{TS: r.ts, Hash: r.h, Offset: b.OffsetOf(int(r.idx)), Bytes: b.Frames[r.idx]})
+	}
+	if n := len(b.Frames); n > 0 {
+		a.next = max(a.next, b.OffsetOf(n-1)+1)
+	}
+	for _, o := range b.Oversize {
+		a.next = max(a.next, o.Offset+1)
 	}
 	if err := a.flush(ctx); err != nil {
 		return err
@@ -118,6 +127,24 @@ func (a *applier) flush(ctx context.Context) error {
 		a.cfg.Observe(&a.stats)
 	}
 	return err
+}
+
+// checkpoint saves the state, once everything produced so far is written.
+func (a *applier) checkpoint(ctx context.Context) error {
+	if a.cfg.Checkpoint == nil {
+		return nil
+	}
+	if err := a.flush(ctx); err != nil {
+		return err
+	}
+	state, err := a.state(nil)
+	if err == nil {
+		err = a.cfg.Checkpoint.Save(ctx, state)
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
 }
 
 // reject counts a frame that is not counted and sends it to the dead

@@ -27,6 +27,18 @@ type Config struct {
 	// not read it: it is here so that one Config holds and validates every
 	// setting of a run.
 	MaxFrame int
+	// Checkpoint, if set, saves the state every CheckpointEvery (0: only
+	// at Stop), between batches.
+	Checkpoint      Checkpointer
+	CheckpointEvery time.Duration
+	// Resume is a state a Checkpoint saved: the run goes on from it, and
+	// the input's frames before the state's position are skipped (the
+	// caller gives the same input again).
+	Resume []byte
+	// Stop, when closed, ends the run after the batch being applied: its
+	// output is written, the state saved (with a Checkpoint), and Run
+	// returns ErrStopped. Cancelling the context instead stops at once.
+	Stop <-chan struct{}
 	// Dead receives rejected frames; nil drops them after counting.
 	Dead DeadLetters
 	// Now is the wall clock; default time.Now.
@@ -65,6 +77,9 @@ func (c Config) Validate() error {
 	}
 	if c.Early < 0 {
 		errs = append(errs, fmt.Errorf("--early must not be negative (got %s; 0 turns it off)", c.Early))
+	}
+	if c.CheckpointEvery < 0 {
+		errs = append(errs, fmt.Errorf("--checkpoint-interval must not be negative (got %s)", c.CheckpointEvery))
 	}
 	if c.Tick < 0 {
 		errs = append(errs, fmt.Errorf("pipeline: tick must not be negative (got %s)", c.Tick))

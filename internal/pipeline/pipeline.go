@@ -52,6 +52,15 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	a := newApplier(cfg, sink)
+	a.commit, _ = src.(Committer)
+	if cfg.Resume != nil {
+		a.core.Tick(cfg.Now())
+		if err := a.restore(cfg.Resume); err != nil {
+			return a.stats, err
+		}
+		src = source.Skip(src, a.next)
+	}
 	// order hands batches to the applier in input order; jobs hands the
 	// same batches to whichever worker is free. Its capacity bounds the
 	// batches in flight.
@@ -72,15 +81,15 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 		}()
 	}
 
-	a := newApplier(cfg, sink)
-	a.commit, _ = src.(Committer)
 	tick := time.NewTicker(cfg.Tick)
 	defer tick.Stop()
-	var early <-chan time.Time
-	if cfg.Early > 0 {
-		et := time.NewTicker(cfg.Early)
-		defer et.Stop()
-		early = et.C
+	early, stopEarly := ticker(cfg.Early)
+	defer stopEarly()
+	var ckpt <-chan time.Time
+	if cfg.Checkpoint != nil {
+		var stopCkpt func()
+		ckpt, stopCkpt = ticker(cfg.CheckpointEvery)
+		defer stopCkpt()
 	}
 	for {
 		var err error
@@ -103,11 +112,26 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 		case <-early:
 			a.core.Early()
 			err = a.flush(ctx)
+		case <-ckpt:
+			err = a.checkpoint(ctx)
+		case <-cfg.Stop:
+			if err = a.checkpoint(ctx); err == nil {
+				err = ErrStopped
+			}
 		}
 		if err != nil {
 			return a.stats, err
 		}
 	}
+}
+
+// ticker ticks every d; a nil channel (never) for d <= 0.
+func ticker(d time.Duration) (<-chan time.Time, func()) {
+	if d <= 0 {
+		return nil, func() {}
+	}
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // read feeds batches to the applier (order) and to the workers (jobs).
