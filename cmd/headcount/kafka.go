@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/pipeline"
@@ -63,6 +64,13 @@ type kafkaFlags struct {
 	start         *string
 	untilEnd      *bool
 	outPartitions *int
+	exactlyOnce   *bool
+	commitEvery   *time.Duration
+	stateTopic    *string
+	txnID         *string
+	// txn is the exactly-once input's transaction, once opened: the
+	// Kafka outputs produce in it.
+	txn *kafka.Txn
 }
 
 func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
@@ -72,6 +80,10 @@ func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
 		start:         fs.String("start", "earliest", "Kafka input: where a group without a committed offset starts: earliest or latest (Java: auto.offset.reset)"),
 		untilEnd:      fs.Bool("until-end", false, "Kafka input: stop at the end offsets seen at start, flush every window final and exit 0: a backfill (default false: run until interrupted)"),
 		outPartitions: fs.Int("out-partitions", 1, "Kafka output: partitions of the output topic when headcount creates it (compacted, cleanup.policy=compact; replication: the broker's default.replication.factor)"),
+		exactlyOnce:   fs.Bool("exactly-once", true, "Kafka input with a group: commit the results and dead letters (to Kafka), the state and the consumed offsets in one transaction every --commit-interval, and resume from the committed state after a crash; false: at-least-once (Java: processing.guarantee=exactly_once_v2)"),
+		commitEvery:   fs.Duration("commit-interval", kafka.DefaultTxnInterval, "Kafka input: how often a transaction commits (results become visible to read_committed readers at most this long after they are produced); without --exactly-once, how often offsets are committed (Java: commit.interval.ms)"),
+		stateTopic:    fs.String("state-topic", "", "Kafka input with --exactly-once: the compacted topic of the state (default <group>.headcount-state)"),
+		txnID:         fs.String("transactional-id", "", "Kafka input with --exactly-once: the transactional id (default headcount-<group>; Java: transactional.id)"),
 	}
 }
 
@@ -112,16 +124,21 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 		return nil, nil, err
 	}
 	src, err := kafka.NewSource(ctx, kafka.SourceConfig{
-		Config:      k.config(u.Brokers),
-		Topics:      u.Topics,
-		Group:       *k.group,
-		StartLatest: latest,
-		UntilEnd:    *k.untilEnd,
-		MaxFrame:    maxFrame,
+		Config:          k.config(u.Brokers),
+		Topics:          u.Topics,
+		Group:           *k.group,
+		StartLatest:     latest,
+		UntilEnd:        *k.untilEnd,
+		MaxFrame:        maxFrame,
+		ExactlyOnce:     *k.exactlyOnce && *k.group != "",
+		CommitInterval:  *k.commitEvery,
+		StateTopic:      *k.stateTopic,
+		TransactionalID: *k.txnID,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	k.txn = src.Txn()
 	// Close commits the counted offsets: run must call it after the
 	// pipeline and report its error.
 	return src, once(src.Close), nil
@@ -138,7 +155,7 @@ func (k *kafkaFlags) openOutput(ctx context.Context, out string, create func(str
 		if err != nil {
 			return nil, nil, err
 		}
-		s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: k.config(brokers), Topic: topic, Partitions: int32(*k.outPartitions)})
+		s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: k.config(brokers), Topic: topic, Partitions: int32(*k.outPartitions), Txn: k.txn})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -175,7 +192,7 @@ func (k *kafkaFlags) openDeadLetters(ctx context.Context, dead string, src sourc
 	if err != nil {
 		return nil, noClose, err
 	}
-	cfg := kafka.DeadLetterConfig{Config: k.config(brokers), Topic: topic}
+	cfg := kafka.DeadLetterConfig{Config: k.config(brokers), Topic: topic, Txn: k.txn}
 	if ks, isKafka := src.(*kafka.Source); isKafka {
 		cfg.Origin = ks.Origin
 	}

@@ -75,7 +75,7 @@ func runRun(args []string) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stop, release := onSignals(cancel, o.checkpoint != "")
+	stop, release := onSignals(cancel, o.graceful())
 	defer release()
 	o.cfg.Stop = stop
 	ends, err := o.open(ctx)
@@ -111,8 +111,11 @@ func runRun(args []string) int {
 			}
 		}
 		return 0
-	case errors.Is(err, pipeline.ErrStopped):
+	case errors.Is(err, pipeline.ErrStopped) && o.checkpoint != "":
 		fmt.Fprintf(os.Stderr, "headcount: stopped; the state is saved in %s: run the same command again to go on\n", o.checkpoint)
+		return 0
+	case errors.Is(err, pipeline.ErrStopped):
+		fmt.Fprintln(os.Stderr, "headcount: stopped; the results, the state and the offsets are committed to Kafka: run the same command again to go on")
 		return 0
 	case errors.Is(err, context.Canceled):
 		slog.Warn("interrupted: open windows were not flushed")
@@ -127,6 +130,13 @@ type runEnds struct {
 	src     source.Source
 	results pipeline.Sink
 	closers []closer // in closing order: outputs first, the input last
+}
+
+// graceful says whether the first SIGTERM or SIGINT saves the state and
+// stops (exit 0) rather than stopping at once: with a checkpoint, or an
+// exactly-once Kafka input.
+func (o *runOpts) graceful() bool {
+	return o.checkpoint != "" || (kafka.IsURL(o.in) && *o.kafka.exactlyOnce && *o.kafka.group != "")
 }
 
 // onSignals handles SIGINT and SIGTERM: with graceful, the first closes
@@ -213,6 +223,9 @@ func (o *runOpts) open(ctx context.Context) (*runEnds, error) {
 		return e, err
 	}
 	e.src = src
+	if o.kafka.txn != nil {
+		o.cfg.Checkpoint = o.kafka.txn
+	}
 	results, closeOut, err := o.kafka.openOutput(ctx, o.out, o.create)
 	if err != nil {
 		e.closers = []closer{closeIn}

@@ -203,6 +203,7 @@ func TestSignals(t *testing.T) {
 		// idle stdin (its signal handler is installed by then).
 		idleStdin  bool
 		wantStderr string // "" for none at all
+		graceful   bool   // the signal saves and stops: exit 0, not 130
 		check      func(t *testing.T, p *proc)
 	}{
 		{
@@ -227,8 +228,19 @@ func TestSignals(t *testing.T) {
 			},
 		},
 		{
-			name: "run, Kafka input idle",
+			name: "run, Kafka input idle, exactly-once",
 			args: func() []string { return []string{"run", "--in", broker + "/events", "--group", "signals"} },
+			ready: func(t *testing.T, p *proc) {
+				p.stderr.waitFor(t, "run", "kafka: state restored")
+			},
+			graceful:   true,
+			wantStderr: "stopped; the results, the state and the offsets are committed to Kafka",
+		},
+		{
+			name: "run, Kafka input idle, at-least-once",
+			args: func() []string {
+				return []string{"run", "--in", broker + "/events", "--group", "signals-alo", "--exactly-once=false"}
+			},
 			ready: func(t *testing.T, p *proc) {
 				p.stderr.waitFor(t, "run", "kafka: partitions assigned")
 			},
@@ -336,8 +348,12 @@ func TestSignals(t *testing.T) {
 				if tc.idleStdin {
 					waitReadingStdin(t, p)
 				}
-				if code := p.signal(t, sig); code != 130 {
-					t.Errorf("exit status %d, want 130; stderr:\n%s", code, p.stderr.String())
+				want := 130
+				if tc.graceful {
+					want = 0
+				}
+				if code := p.signal(t, sig); code != want {
+					t.Errorf("exit status %d, want %d; stderr:\n%s", code, want, p.stderr.String())
 				}
 				stderr := p.stderr.String()
 				switch {

@@ -37,6 +37,9 @@ type DeadLetterConfig struct {
 	// Origin maps the pipeline's partition ids to the input's topic and
 	// partition (Source.Origin); nil: the id is written as the partition.
 	Origin func(id int32) (topic string, partition int32, ok bool)
+	// Txn, if set, is the transaction of an exactly-once source: dead
+	// letters are produced through its client, inside its transactions.
+	Txn *Txn
 }
 
 // DeadLetters produces each rejected frame to a topic. It implements
@@ -45,6 +48,7 @@ type DeadLetterConfig struct {
 // them and returns the first error.
 type DeadLetters struct {
 	cl       *kgo.Client
+	shared   bool // the client is a Txn's: not closed here
 	topic    string
 	origin   func(int32) (string, int32, bool)
 	delivery time.Duration // DeliveryTimeout, or its default
@@ -58,11 +62,11 @@ func NewDeadLetters(ctx context.Context, cfg DeadLetterConfig) (*DeadLetters, er
 	if err := ValidTopic(cfg.Topic); err != nil {
 		return nil, fmt.Errorf("kafka dead letters: %w", err)
 	}
-	cl, err := openTopicProducer(ctx, &cfg.Config, Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor}, cfg.DeliveryTimeout)
+	cl, err := topicClient(ctx, &cfg.Config, Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor}, cfg.DeliveryTimeout, cfg.Txn)
 	if err != nil {
 		return nil, err
 	}
-	return &DeadLetters{cl: cl, topic: cfg.Topic, origin: cfg.Origin, delivery: deliveryTimeout(cfg.DeliveryTimeout)}, nil
+	return &DeadLetters{cl: cl, shared: cfg.Txn != nil, topic: cfg.Topic, origin: cfg.Origin, delivery: deliveryTimeout(cfg.DeliveryTimeout)}, nil
 }
 
 // Reject sends one dead letter. The frame is copied: the caller's buffer
@@ -88,7 +92,7 @@ func (d *DeadLetters) Reject(partition int32, offset int64, f []byte, r frame.Re
 		kgo.RecordHeader{Key: HeaderOffset, Value: strconv.AppendInt(nil, offset, 10)},
 	)
 	// Produce blocks while the buffer is full: backpressure, not growth.
-	d.cl.Produce(context.Background(), &kgo.Record{Value: bytes.Clone(f), Headers: hs}, d.promise)
+	d.cl.Produce(context.Background(), &kgo.Record{Topic: d.topic, Value: bytes.Clone(f), Headers: hs}, d.promise)
 	return nil
 }
 
@@ -120,7 +124,9 @@ func (d *DeadLetters) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), d.delivery)
 	defer cancel()
 	err := d.Flush(ctx)
-	d.cl.Close()
+	if !d.shared {
+		d.cl.Close()
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrRecordTimeout) {
 		return fmt.Errorf("kafka: dead letters to %s not delivered within the delivery timeout (%s): %w", d.topic, d.delivery, err)
 	}

@@ -28,6 +28,9 @@ type SinkConfig struct {
 	// Write fails, and how long Close waits (Java: delivery.timeout.ms;
 	// default 2m, at least 1s).
 	DeliveryTimeout time.Duration
+	// Txn, if set, is the transaction of an exactly-once source: results
+	// are produced through its client, inside its transactions.
+	Txn *Txn
 }
 
 // DefaultDeliveryTimeout matches the Java producer's delivery.timeout.ms.
@@ -38,6 +41,7 @@ const DefaultDeliveryTimeout = 2 * time.Minute
 // pipeline.Sink.
 type Sink struct {
 	cl       *kgo.Client
+	shared   bool // the client is a Txn's: not closed here
 	topic    string
 	delivery time.Duration // DeliveryTimeout, or its default
 
@@ -53,11 +57,29 @@ func NewSink(ctx context.Context, cfg SinkConfig) (*Sink, error) {
 	if err := ValidTopic(cfg.Topic); err != nil {
 		return nil, fmt.Errorf("kafka sink: %w", err)
 	}
-	cl, err := openTopicProducer(ctx, &cfg.Config, Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Compact: true}, cfg.DeliveryTimeout)
+	t := Topic{Name: cfg.Topic, Partitions: cfg.Partitions, ReplicationFactor: cfg.ReplicationFactor, Compact: true}
+	cl, err := topicClient(ctx, &cfg.Config, t, cfg.DeliveryTimeout, cfg.Txn)
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{cl: cl, topic: cfg.Topic, delivery: deliveryTimeout(cfg.DeliveryTimeout)}, nil
+	return &Sink{cl: cl, shared: cfg.Txn != nil, topic: cfg.Topic, delivery: deliveryTimeout(cfg.DeliveryTimeout)}, nil
+}
+
+// topicClient is a producer to topic t, created when missing: a client of
+// its own, or txn's.
+func topicClient(ctx context.Context, c *Config, t Topic, delivery time.Duration, txn *Txn) (*kgo.Client, error) {
+	if txn == nil {
+		return openTopicProducer(ctx, c, t, delivery)
+	}
+	if t.Partitions <= 0 {
+		t.Partitions = 1
+	}
+	tctx, cancel := context.WithTimeout(ctx, c.connectTimeout())
+	defer cancel()
+	if _, err := EnsureTopic(tctx, txn.Client(), t); err != nil {
+		return nil, err
+	}
+	return txn.Client(), nil
 }
 
 // openTopicProducer connects a producer to topic t, creating t when it is
@@ -126,7 +148,7 @@ func (s *Sink) Write(ctx context.Context, rs []result.Result) error {
 	start := 0
 	for i := range rs {
 		k, v := s.spans[2*i], s.spans[2*i+1]
-		s.recs[i] = kgo.Record{Key: s.buf[start:k:k], Value: s.buf[k:v:v]}
+		s.recs[i] = kgo.Record{Topic: s.topic, Key: s.buf[start:k:k], Value: s.buf[k:v:v]}
 		s.ptrs[i] = &s.recs[i]
 		start = v
 	}
@@ -142,7 +164,9 @@ func (s *Sink) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.delivery)
 	defer cancel()
 	err := s.cl.Flush(ctx)
-	s.cl.Close()
+	if !s.shared {
+		s.cl.Close()
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("kafka: results to %s not delivered within the delivery timeout (%s): %w", s.topic, s.delivery, err)
 	}

@@ -42,9 +42,27 @@ type SourceConfig struct {
 	// over-long lines of a file. 0: no limit beyond the broker's.
 	MaxFrame int
 	// CommitInterval is how often applied offsets are committed while
-	// running (Java: auto.commit.interval.ms; default 5s).
+	// running (Java: auto.commit.interval.ms; default 5s); with
+	// ExactlyOnce, how often a transaction commits (default 1s).
 	CommitInterval time.Duration
+	// ExactlyOnce consumes in transactions (see Txn): results and dead
+	// letters produced through Txn().Client(), the pipeline's state and
+	// the consumed offsets commit together, and an assigned group starts
+	// from its last committed state. It needs a Group, and one member per
+	// group (the state covers every partition).
+	ExactlyOnce bool
+	// TransactionalID names the transactional producer (Java:
+	// transactional.id; default "headcount-" + Group): a restarted
+	// process with the same id fences the open transaction of the one it
+	// replaces.
+	TransactionalID string
+	// StateTopic keeps the state of an ExactlyOnce run (default Group +
+	// ".headcount-state"); created compacted when missing.
+	StateTopic string
 }
+
+// DefaultTxnInterval is how often an exactly-once source commits.
+const DefaultTxnInterval = time.Second
 
 // Source reads record values of Kafka topics as batches of frames. It
 // implements source.Source and pipeline.Committer. Next is called by one
@@ -81,6 +99,12 @@ type Source struct {
 
 	frames atomic.Uint64
 	closed atomic.Bool
+
+	// ExactlyOnce only.
+	txn      *Txn
+	restored atomic.Bool   // the group's state was read (fetchLoop)
+	resumed  chan struct{} // Txn.Save done: polling may go on
+	barrierq atomic.Bool   // a barrier is wanted now (RequestBarrier)
 }
 
 // NewSource connects and checks the topics. With UntilEnd it also lists
@@ -108,19 +132,23 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 		// UntilEnd reach an end offset that is a marker.
 		kgo.KeepControlRecords(),
 	}
+	if cfg.ExactlyOnce && !s.group {
+		return nil, errors.New("kafka source: exactly-once needs a consumer group")
+	}
 	if s.group {
-		interval := cfg.CommitInterval
-		if interval <= 0 {
-			interval = 5 * time.Second
-		}
 		opts = append(opts,
 			kgo.ConsumerGroup(cfg.Group),
-			kgo.AutoCommitMarks(),
-			kgo.AutoCommitInterval(interval),
 			kgo.OnPartitionsAssigned(s.onAssigned),
 			kgo.OnPartitionsRevoked(s.onRevoked),
 			kgo.OnPartitionsLost(s.onLost),
 		)
+	}
+	if s.group && !cfg.ExactlyOnce {
+		interval := cfg.CommitInterval
+		if interval <= 0 {
+			interval = 5 * time.Second
+		}
+		opts = append(opts, kgo.AutoCommitMarks(), kgo.AutoCommitInterval(interval))
 	}
 	// Topics are checked before the client that consumes them exists, so
 	// a missing topic is an error and not a group member waiting for it.
@@ -142,7 +170,11 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 		}
 		return nil, err
 	}
-	if s.cl, err = connect(ctx, &cfg.Config, opts...); err != nil {
+	if cfg.ExactlyOnce {
+		if err := s.openTxn(ctx, opts); err != nil {
+			return nil, err
+		}
+	} else if s.cl, err = connect(ctx, &cfg.Config, opts...); err != nil {
 		return nil, err
 	}
 	var lctx context.Context
@@ -191,7 +223,12 @@ func (s *Source) Close() error {
 	s.stop()
 	<-s.loopDone
 	var err error
-	if s.group {
+	if s.txn != nil {
+		// What the pipeline committed is committed; the rest is aborted.
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.connectTimeout())
+		err = s.txn.end(ctx)
+		cancel()
+	} else if s.group {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.connectTimeout())
 		if cerr := s.cl.CommitMarkedOffsets(ctx); cerr != nil {
 			err = fmt.Errorf("kafka: commit offsets of group %s: %w", s.cfg.Group, cerr)

@@ -57,7 +57,9 @@ func (s *Source) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int
 // member still owns them; frames fetched but not yet applied are read again
 // by the next owner (at-least-once: see the package doc).
 func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
-	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+	if s.cfg.ExactlyOnce {
+		// Offsets commit only with the transaction (an open one aborts).
+	} else if err := cl.CommitMarkedOffsets(ctx); err != nil {
 		s.cfg.logger().Warn("kafka: commit on revoke failed", "group", s.cfg.Group, "err", err)
 	}
 	s.forget(m)

@@ -52,16 +52,34 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return false
 		}
 	}
+	lastBarrier := time.Now()
 	for {
-		pctx, cancel := ctx, context.CancelFunc(func() {})
+		due, pollFor := s.barrierDue(lastBarrier)
+		if due {
+			if !s.barrier(ctx, send) {
+				return
+			}
+			lastBarrier = time.Now()
+			continue
+		}
+		var wake time.Duration
 		if s.until != nil {
-			if s.allDone() {
+			// An exactly-once source ends only after it restored its
+			// state: the windows still open in it are flushed at the end.
+			if s.allDone() && (s.txn == nil || s.restored.Load()) {
 				send(polled{err: io.EOF})
 				return
 			}
 			// Wake up now and then: a rebalance can make this member
 			// done without any record arriving.
-			pctx, cancel = context.WithTimeout(ctx, time.Second)
+			wake = time.Second
+		}
+		if pollFor > 0 && (wake == 0 || pollFor < wake) {
+			wake = pollFor // the next transaction's commit
+		}
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if wake > 0 {
+			pctx, cancel = context.WithTimeout(ctx, wake)
 		}
 		fs := s.cl.PollFetches(pctx)
 		cancel()
@@ -73,6 +91,12 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return
 		}
 		s.queue = nil // the previous poll's slice belongs to Next now
+		if s.txn != nil && !s.restored.Load() && s.everAssignedNow() {
+			if err := s.restoreState(ctx); err != nil {
+				send(polled{err: err})
+				return
+			}
+		}
 		s.announceChanges()
 		fs.EachPartition(s.cut)
 		s.interleave()

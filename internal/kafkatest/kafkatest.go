@@ -177,3 +177,49 @@ func Headers(r *kgo.Record) map[string]string {
 	}
 	return h
 }
+
+// ReadCommitted reads every committed record of topic, as a read_committed
+// consumer sees it, up to the last stable offsets it lists first. Aborted
+// records and transaction markers are left out.
+func ReadCommitted(t testing.TB, ctx context.Context, conn kafka.Config, topic string) []*kgo.Record {
+	t.Helper()
+	cl := Client(t, conn, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ends.Error(); err != nil {
+		t.Fatalf("last stable offsets of %s: %v", topic, err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	var recs []*kgo.Record
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("reading %s: %v (still waiting for %v)", topic, err, want)
+		}
+		for _, fe := range fs.Errors() {
+			t.Fatalf("reading %s: %v", topic, fe.Err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			end, ok := want[r.Partition]
+			if !ok || r.Offset >= end {
+				return
+			}
+			if !r.Attrs.IsControl() {
+				recs = append(recs, r)
+			}
+			if r.Offset+1 >= end {
+				delete(want, r.Partition)
+			}
+		})
+	}
+	return recs
+}

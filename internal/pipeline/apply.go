@@ -22,6 +22,14 @@ type applier struct {
 	// next is the input position after the last frame applied (a line
 	// number for files): where a resumed run starts reading again.
 	next int64
+	// saved is the state last committed at a barrier of a transactional
+	// source: an aborted commit goes back to it.
+	saved    []byte
+	scratch  []byte // the state being saved
+	stopping bool   // Config.Stop came: stop at the next barrier
+	// txn says the source is transactional: it sent its committed state,
+	// and the run's last results commit with a last save.
+	txn bool
 	// deadPending says dead letters were written since the last flush.
 	deadPending bool
 	stats       Stats
@@ -45,6 +53,16 @@ func (a *applier) apply(ctx context.Context, j *job) error {
 		return nil
 	}
 	a.core.Tick(a.cfg.Now())
+	switch {
+	case b.State != nil:
+		// The source's last committed state (empty: none yet), before any
+		// of its frames.
+		a.saved = append(a.saved[:0], b.State...)
+		a.txn = true
+		return a.rollback()
+	case b.Barrier:
+		return a.barrier(ctx)
+	}
 	if b.Revoked {
 		a.core.Revoke(b.Partition)
 	} else {
@@ -94,7 +112,17 @@ func (a *applier) end(ctx context.Context, readErr error) (Stats, error) {
 		return a.stats, fmt.Errorf("read input: %w", readErr)
 	}
 	a.core.Finish()
-	return a.stats, a.flush(context.WithoutCancel(ctx))
+	ctx = context.WithoutCancel(ctx)
+	if err := a.flush(ctx); err != nil {
+		return a.stats, err
+	}
+	// A transactional source commits the last results with the state.
+	if a.txn {
+		if _, err := a.checkpoint(ctx); err != nil {
+			return a.stats, err
+		}
+	}
+	return a.stats, nil
 }
 
 // flush writes what the core produced: dead letters (flushed), then results.
@@ -129,22 +157,52 @@ func (a *applier) flush(ctx context.Context) error {
 	return err
 }
 
-// checkpoint saves the state, once everything produced so far is written.
-func (a *applier) checkpoint(ctx context.Context) error {
-	if a.cfg.Checkpoint == nil {
-		return nil
-	}
-	if err := a.flush(ctx); err != nil {
+// barrier commits the state of everything applied so far with its output
+// (a transactional source: results, dead letters, state and offsets in one
+// transaction). An aborted commit rolls the core back to the last committed
+// state; the source reads again from the offsets committed with it.
+func (a *applier) barrier(ctx context.Context) error {
+	state, err := a.checkpoint(ctx)
+	switch {
+	case errors.Is(err, ErrAborted):
+		return a.rollback()
+	case err != nil:
 		return err
 	}
-	state, err := a.state(nil)
+	a.saved = append(a.saved[:0], state...)
+	if a.stopping {
+		return ErrStopped
+	}
+	return nil
+}
+
+// rollback goes back to the state last committed (the start if none).
+func (a *applier) rollback() error {
+	if len(a.saved) == 0 {
+		a.reset()
+		return nil
+	}
+	return a.restore(a.saved)
+}
+
+// checkpoint saves the state, once everything produced so far is written.
+// It returns the state saved, valid until the next call.
+func (a *applier) checkpoint(ctx context.Context) ([]byte, error) {
+	if a.cfg.Checkpoint == nil {
+		return nil, nil
+	}
+	if err := a.flush(ctx); err != nil {
+		return nil, err
+	}
+	state, err := a.state(a.scratch[:0])
 	if err == nil {
+		a.scratch = state
 		err = a.cfg.Checkpoint.Save(ctx, state)
 	}
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	return nil
+	return state, nil
 }
 
 // reject counts a frame that is not counted and sends it to the dead

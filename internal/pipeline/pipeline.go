@@ -33,6 +33,14 @@ type Committer interface {
 	MarkApplied(b *source.Batch)
 }
 
+// barrierer is a source that sends barriers (Batch.Barrier): a stop waits
+// for the next one, so that what is saved is consistent with the source's
+// position.
+type barrierer interface {
+	Barriers() bool // whether it sends any
+	RequestBarrier() bool
+}
+
 // Run reads src to its end (or until ctx is done), counts, and writes
 // results to sink. At the end of input every open window is flushed final.
 func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, error) {
@@ -86,11 +94,15 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 	early, stopEarly := ticker(cfg.Early)
 	defer stopEarly()
 	var ckpt <-chan time.Time
-	if cfg.Checkpoint != nil {
+	if b, ok := src.(barrierer); ok && b.Barriers() {
+		// Saved at its barriers only: between two, it may have handed
+		// out batches not yet applied.
+	} else if cfg.Checkpoint != nil {
 		var stopCkpt func()
 		ckpt, stopCkpt = ticker(cfg.CheckpointEvery)
 		defer stopCkpt()
 	}
+	stop := cfg.Stop
 	for {
 		var err error
 		select {
@@ -113,9 +125,14 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 			a.core.Early()
 			err = a.flush(ctx)
 		case <-ckpt:
-			err = a.checkpoint(ctx)
-		case <-cfg.Stop:
-			if err = a.checkpoint(ctx); err == nil {
+			_, err = a.checkpoint(ctx)
+		case <-stop:
+			stop = nil
+			if b, ok := src.(barrierer); ok && b.RequestBarrier() {
+				a.stopping = true // at the barrier
+				break
+			}
+			if _, err = a.checkpoint(ctx); err == nil {
 				err = ErrStopped
 			}
 		}

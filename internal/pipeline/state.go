@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/headcount/headcount/internal/binio"
+	"github.com/headcount/headcount/internal/eventtime"
 	"github.com/headcount/headcount/internal/frame"
 )
 
@@ -20,6 +21,12 @@ type Checkpointer interface {
 // ErrStopped is what Run returns after Config.Stop: the batch in flight was
 // applied, its output written and, with a Checkpoint, the state saved.
 var ErrStopped = errors.New("stopped")
+
+// ErrAborted is what a Checkpointer returns when it could not commit the
+// state and rolled its outputs back (an aborted Kafka transaction): the
+// pipeline goes back to the state it last saved, and its source re-reads
+// what came after it.
+var ErrAborted = errors.New("aborted: back to the last saved state")
 
 // ErrState is wrapped by every error about a state to resume from.
 var ErrState = errors.New("pipeline: invalid state")
@@ -49,6 +56,14 @@ func (a *applier) state(b []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, n)
 	}
 	return binio.AppendBytes(b, core), nil
+}
+
+// reset goes back to the start: nothing counted yet.
+func (a *applier) reset() {
+	a.core = eventtime.New(a.cfg.Window, a.cfg.Watermark)
+	a.core.Tick(a.cfg.Now())
+	a.next, a.stats = 0, Stats{}
+	a.stats.Stats = a.core.Stats()
 }
 
 // restore replaces the applier's state with data (the core's wall clock

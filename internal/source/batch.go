@@ -21,6 +21,14 @@ type Batch struct {
 	// batch without frames and not revoked announces a new partition,
 	// which holds the watermark back until it has data or is idle.)
 	Revoked bool
+	// Barrier is a frameless batch from a transactional source: every
+	// batch before it has been handed out and, once the pipeline applies
+	// it, applied. The pipeline then saves its state (Config.Checkpoint),
+	// which commits the transaction, before the source reads on.
+	Barrier bool
+	// State, in a frameless batch, is the pipeline state to go on from
+	// (a transactional source's last committed one), before any frame.
+	State []byte
 
 	release func(*Batch)
 }

@@ -1,0 +1,174 @@
+// The exactly-once side of the Source: the transactional session, the
+// barriers it sends the pipeline, and the state it restores on its first
+// assignment. Apart because only ExactlyOnce sources use it; fetchLoop
+// calls in here at the points marked there.
+
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/headcount/headcount/internal/source"
+)
+
+// openTxn makes the source's client a transactional session and begins the
+// first transaction.
+func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
+	id := s.cfg.TransactionalID
+	if id == "" {
+		id = "headcount-" + s.cfg.Group
+	}
+	stateTopic := s.cfg.StateTopic
+	if stateTopic == "" {
+		stateTopic = s.cfg.Group + ".headcount-state"
+	}
+	base, err := s.cfg.Opts()
+	if err != nil {
+		return err
+	}
+	opts = append(base, append(opts,
+		kgo.TransactionalID(id),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
+		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
+	)...)
+	sess, err := kgo.NewGroupTransactSession(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka: transactional session: %w", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.cfg.connectTimeout())
+	defer cancel()
+	if _, err := EnsureTopic(tctx, sess.Client(), Topic{Name: stateTopic, Partitions: 1, Compact: true}); err != nil {
+		sess.Close()
+		return fmt.Errorf("kafka: state topic: %w", err)
+	}
+	if err := sess.Begin(); err != nil {
+		sess.Close()
+		return fmt.Errorf("kafka: begin transaction: %w", err)
+	}
+	s.cl = sess.Client()
+	s.txn = &Txn{src: s, sess: sess, stateTopic: stateTopic, group: s.cfg.Group}
+	s.resumed = make(chan struct{}, 1)
+	return nil
+}
+
+// Txn is the transaction of an ExactlyOnce source (nil otherwise): the
+// pipeline's Checkpoint, and the client the sinks produce through.
+func (s *Source) Txn() *Txn { return s.txn }
+
+// Barriers says whether the source sends barriers: ExactlyOnce ones do.
+func (s *Source) Barriers() bool { return s.txn != nil }
+
+// RequestBarrier asks for a barrier as soon as possible (a graceful stop
+// commits what was applied) and reports whether one will come: only
+// ExactlyOnce sources send barriers.
+func (s *Source) RequestBarrier() bool {
+	if s.txn == nil || !s.restored.Load() {
+		return false // nothing applied yet: nothing to commit
+	}
+	s.barrierq.Store(true)
+	return true
+}
+
+// resume lets the fetch loop poll again after a barrier.
+func (s *Source) resume() {
+	select {
+	case s.resumed <- struct{}{}:
+	default:
+	}
+}
+
+// barrierDue says whether fetchLoop should send a barrier now, and how long
+// it may poll before one is due.
+func (s *Source) barrierDue(last time.Time) (bool, time.Duration) {
+	if s.txn == nil {
+		return false, 0
+	}
+	if !s.restored.Load() {
+		// Wake up soon: the assignment comes inside a poll that an idle
+		// input would not end, and the state is read after it.
+		return false, 100 * time.Millisecond
+	}
+	every := s.cfg.CommitInterval
+	if every <= 0 {
+		every = DefaultTxnInterval
+	}
+	left := every - time.Since(last)
+	return left <= 0 || s.barrierq.Swap(false), max(left, time.Millisecond)
+}
+
+// barrier sends a barrier after every batch polled so far and waits until
+// the pipeline has committed at it (Txn.Save calls resume). Polling is
+// paused meanwhile: franz-go allows no poll while a transaction ends.
+func (s *Source) barrier(ctx context.Context, send func(polled) bool) bool {
+	if !send(polled{batches: []*source.Batch{{Barrier: true}}}) {
+		return false
+	}
+	select {
+	case <-s.resumed:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// restoreState reads the group's last committed state once the group has
+// assigned this member its partitions, and queues it for the pipeline
+// before any frame. The partitions keep the dense ids they had when the
+// state was saved. A state of partitions that are not all this member's
+// is an error: until members can merge, one member counts them all.
+func (s *Source) restoreState(ctx context.Context) error {
+	s.restored.Store(true)
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.connectTimeout())
+	defer cancel()
+	payload, gen, err := readState(rctx, &s.cfg.Config, s.txn.stateTopic, s.cfg.Group)
+	if err != nil {
+		return err
+	}
+	s.txn.gen = gen
+	state := []byte{} // none: the pipeline starts empty
+	if payload != nil {
+		names, st, err := decodePayload(payload)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		var missing []string
+		for _, n := range names {
+			if !s.assigned[n] {
+				missing = append(missing, describeTP(n.topic, n.partition))
+			}
+		}
+		s.mu.Unlock()
+		if len(missing) > 0 {
+			return fmt.Errorf("kafka: group %s: the committed state covers %s, which another member holds; an exactly-once run needs every partition in one member", s.cfg.Group, missing)
+		}
+		for _, n := range names {
+			s.id(n)
+		}
+		state = st
+	}
+	s.queue = append(s.queue, &source.Batch{State: state})
+	s.cfg.logger().Info("kafka: state restored", "group", s.cfg.Group, "bytes", len(state), "generation", gen)
+	return nil
+}
+
+// partitionNames are the partitions in the order of their dense ids.
+func (s *Source) partitionNames() []topicPartition {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.names)
+}
+
+// everAssignedNow says whether the group has assigned this member
+// partitions yet.
+func (s *Source) everAssignedNow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.everAssigned
+}

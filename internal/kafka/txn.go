@@ -1,0 +1,106 @@
+// Exactly-once: the transaction of a Source made with ExactlyOnce. The
+// source consumes through a franz-go GroupTransactSession; the result sink
+// and the dead letters produce through the same client (SinkConfig.Txn,
+// DeadLetterConfig.Txn); and Save, called by the pipeline at each barrier
+// the source sends, writes the pipeline's state to the state topic and
+// commits results, dead letters, state and consumed offsets in one
+// transaction. Apart because it is the one place that begins and ends
+// transactions.
+
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/headcount/headcount/internal/pipeline"
+)
+
+// Txn commits a transactional Source's work. It implements
+// pipeline.Checkpointer.
+type Txn struct {
+	src        *Source
+	sess       *kgo.GroupTransactSession
+	stateTopic string
+	group      string
+	gen        uint64 // generation of the last state written
+
+	mu  sync.Mutex
+	err error // the first failed produce of the open transaction
+}
+
+// Client is the transactional client: records produced through it are part
+// of the open transaction.
+func (t *Txn) Client() *kgo.Client { return t.sess.Client() }
+
+// promise records a failed produce: the transaction then aborts.
+func (t *Txn) promise(_ *kgo.Record, err error) {
+	if err != nil {
+		t.mu.Lock()
+		if t.err == nil {
+			t.err = err
+		}
+		t.mu.Unlock()
+	}
+}
+
+// Save commits the open transaction with state (the pipeline's, covering
+// every batch before the barrier being applied) and begins the next. The
+// source's polling is paused meanwhile: the offsets committed are those of
+// everything handed out, which is everything applied. If the transaction
+// cannot commit (a rebalance, a failed produce), it is aborted, franz-go
+// rewinds the consumer to the last committed offsets, and Save returns
+// pipeline.ErrAborted: the pipeline goes back to the state committed with
+// them.
+func (t *Txn) Save(ctx context.Context, state []byte) error {
+	if !t.src.restored.Load() {
+		// Before the group's state was read nothing was applied, and a
+		// save would overwrite the committed state with an empty one.
+		return nil
+	}
+	defer t.src.resume()
+	payload := encodePayload(t.src.partitionNames(), state)
+	for _, r := range stateRecords(t.stateTopic, t.group, t.gen+1, payload) {
+		t.sess.Produce(ctx, r, t.promise)
+	}
+	// Everything of the transaction is delivered (or failed) before it
+	// ends: a failed record must abort it, never be committed without.
+	ferr := t.sess.Client().Flush(ctx)
+	t.mu.Lock()
+	failed := t.err
+	t.err = nil
+	t.mu.Unlock()
+	if failed == nil {
+		failed = ferr
+	}
+	try := kgo.TryCommit
+	if failed != nil {
+		try = kgo.TryAbort
+	}
+	committed, err := t.sess.End(ctx, try)
+	if err != nil {
+		return fmt.Errorf("kafka: end transaction: %w", err)
+	}
+	if err := t.sess.Begin(); err != nil {
+		return fmt.Errorf("kafka: begin transaction: %w", err)
+	}
+	if !committed || failed != nil {
+		t.src.cfg.logger().Warn("kafka: transaction aborted, going back to the last committed state", "group", t.group, "produce_err", failed)
+		return pipeline.ErrAborted
+	}
+	t.gen++
+	return nil
+}
+
+// end aborts the open transaction (Close).
+func (t *Txn) end(ctx context.Context) error {
+	_, err := t.sess.End(ctx, kgo.TryAbort)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("kafka: abort transaction: %w", err)
+	}
+	return nil
+}
