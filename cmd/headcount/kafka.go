@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/pipeline"
@@ -59,19 +60,26 @@ func (c *connFlags) config(brokers []string) kafka.Config {
 // output-topic settings.
 type kafkaFlags struct {
 	*connFlags
-	group         *string
-	start         *string
-	untilEnd      *bool
-	outPartitions *int
+	group          *string
+	start          *string
+	untilEnd       *bool
+	assignTimeout  *time.Duration
+	instanceID     *string
+	sessionTimeout *time.Duration
+	groupProtocol  *string
+	outPartitions  *int
 }
 
 func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
 	return &kafkaFlags{
-		connFlags:     addConnFlags(fs),
-		group:         fs.String("group", "headcount", `Kafka input: consumer group; offsets are committed for what has been counted; "" reads without a group and commits nothing (Java: group.id)`),
-		start:         fs.String("start", "earliest", "Kafka input: where a group without a committed offset starts: earliest or latest (Java: auto.offset.reset)"),
-		untilEnd:      fs.Bool("until-end", false, "Kafka input: stop at the end offsets seen at start, flush every window final and exit 0: a backfill (default false: run until interrupted)"),
-		outPartitions: fs.Int("out-partitions", 1, "Kafka output: partitions of the output topic when headcount creates it (compacted, cleanup.policy=compact; replication: the broker's default.replication.factor)"),
+		connFlags:      addConnFlags(fs),
+		group:          fs.String("group", "headcount", `Kafka input: consumer group; offsets are committed for what has been counted; "" reads without a group and commits nothing (Java: group.id)`),
+		start:          fs.String("start", "earliest", "Kafka input: where a group without a committed offset starts: earliest or latest (Java: auto.offset.reset)"),
+		instanceID:     fs.String("instance-id", "", "Kafka input: static group membership (Java: group.instance.id): a member restarted with the same id gets its partitions back at once instead of after the dead member's session; unique per live process; default: none"),
+		sessionTimeout: fs.Duration("session-timeout", 0, "Kafka input: how long the broker waits for a silent member before moving its partitions (Java: session.timeout.ms; the broker allows group.min.session.timeout.ms, 6s by default, to group.max.session.timeout.ms); default 45s"),
+		groupProtocol:  fs.String("group-protocol", "classic", "Kafka input: consumer group protocol, classic or consumer (KIP-848, Kafka 4; Java: group.protocol)"),
+		untilEnd:       fs.Bool("until-end", false, "Kafka input: stop at the end offsets seen at start, flush every window final and exit 0: a backfill (default false: run until interrupted)"),
+		outPartitions:  fs.Int("out-partitions", 1, "Kafka output: partitions of the output topic when headcount creates it (compacted, cleanup.policy=compact; replication: the broker's default.replication.factor)"),
 	}
 }
 
@@ -112,12 +120,15 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 		return nil, nil, err
 	}
 	src, err := kafka.NewSource(ctx, kafka.SourceConfig{
-		Config:      k.config(u.Brokers),
-		Topics:      u.Topics,
-		Group:       *k.group,
-		StartLatest: latest,
-		UntilEnd:    *k.untilEnd,
-		MaxFrame:    maxFrame,
+		Config:         k.config(u.Brokers),
+		Topics:         u.Topics,
+		Group:          *k.group,
+		StartLatest:    latest,
+		UntilEnd:       *k.untilEnd,
+		MaxFrame:       maxFrame,
+		InstanceID:     *k.instanceID,
+		SessionTimeout: *k.sessionTimeout,
+		GroupProtocol:  *k.groupProtocol,
 	})
 	if err != nil {
 		return nil, nil, err

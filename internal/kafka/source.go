@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +37,15 @@ type SourceConfig struct {
 	// UntilEnd lists each partition's end offset at start and returns
 	// io.EOF once every partition has been read up to it: a backfill that
 	// ends. Partitions that are already consumed up to their end at start
-	// (empty, or committed by the group) count as done.
+	// (empty, or committed by the group) count as done. With a group the
+	// whole input must be read by this member (see source_untilend.go):
+	// it reads nothing until it is assigned every partition, fails if
+	// that takes longer than AssignTimeout or if a rebalance takes a
+	// partition away before the end, and commits only at the end.
 	UntilEnd bool
+	// AssignTimeout bounds how long an UntilEnd group member waits to be
+	// assigned every partition of its topics (default 60s).
+	AssignTimeout time.Duration
 	// MaxFrame is the longest record value passed on as a frame; longer
 	// ones are counted as too large (Batch.Oversize) and skipped, like
 	// over-long lines of a file. 0: no limit beyond the broker's.
@@ -44,6 +53,20 @@ type SourceConfig struct {
 	// CommitInterval is how often applied offsets are committed while
 	// running (Java: auto.commit.interval.ms; default 5s).
 	CommitInterval time.Duration
+	// InstanceID makes this member static (Java: group.instance.id): a
+	// process restarted with the same id takes the old member's place and
+	// partitions at once, instead of waiting for the dead member's session
+	// to expire. Two live processes must never share an id.
+	InstanceID string
+	// SessionTimeout is how long the broker waits for a silent member
+	// before it gives the member's partitions to others (Java:
+	// session.timeout.ms; default franz-go's 45s). The broker bounds it by
+	// group.min.session.timeout.ms and group.max.session.timeout.ms.
+	SessionTimeout time.Duration
+	// GroupProtocol is "classic" (default) or "consumer", the Kafka 4
+	// protocol of KIP-848 in which the broker assigns partitions (Java:
+	// group.protocol).
+	GroupProtocol string
 }
 
 // Source reads record values of Kafka topics as batches of frames. It
@@ -75,6 +98,7 @@ type Source struct {
 	marks        map[*source.Batch]mark
 	assigned     map[topicPartition]bool // group members: what this member owns now
 	everAssigned bool
+	whole        *whole // UntilEnd with a group: one member reads everything
 	// Assignment changes not yet announced to the pipeline (fetchLoop
 	// turns them into frameless batches).
 	announce, revoke []topicPartition
@@ -108,6 +132,12 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 		// UntilEnd reach an end offset that is a marker.
 		kgo.KeepControlRecords(),
 	}
+	if s.group && cfg.UntilEnd {
+		s.whole = &whole{start: time.Now(), pending: map[topicPartition]kgo.EpochOffset{}}
+	}
+	if !s.group && (cfg.InstanceID != "" || cfg.SessionTimeout > 0) {
+		return nil, errors.New("kafka source: an instance id or a session timeout needs a consumer group")
+	}
 	if s.group {
 		interval := cfg.CommitInterval
 		if interval <= 0 {
@@ -121,6 +151,11 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 			kgo.OnPartitionsRevoked(s.onRevoked),
 			kgo.OnPartitionsLost(s.onLost),
 		)
+		gopts, err := cfg.groupOpts()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, gopts...)
 	}
 	// Topics are checked before the client that consumes them exists, so
 	// a missing topic is an error and not a group member waiting for it.
@@ -153,6 +188,31 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	return s, nil
 }
 
+// groupOpts returns the membership options: static membership, session
+// timeout and group protocol.
+func (cfg *SourceConfig) groupOpts() ([]kgo.Opt, error) {
+	var opts []kgo.Opt
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	if cfg.SessionTimeout > 0 {
+		// franz-go's default heartbeat (3s) must stay well under the
+		// session: Java's rule of a third of it.
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout),
+			kgo.HeartbeatInterval(min(3*time.Second, cfg.SessionTimeout/3)))
+	}
+	switch strings.ToLower(cfg.GroupProtocol) {
+	case "", "classic":
+	case "consumer":
+		// franz-go's default balancer, cooperative-sticky, is one the
+		// broker implements ("uniform"), which KIP-848 needs.
+		opts = append(opts, kgo.ServerSideBalancer())
+	default:
+		return nil, fmt.Errorf("kafka source: group protocol %q: want classic or consumer", cfg.GroupProtocol)
+	}
+	return opts, nil
+}
+
 // Next returns the next batch: the records of one partition from one fetch.
 func (s *Source) Next(ctx context.Context) (*source.Batch, error) {
 	for {
@@ -174,6 +234,9 @@ func (s *Source) Next(ctx context.Context) (*source.Batch, error) {
 				continue
 			}
 			s.cur, s.end = p.batches, p.err
+			if s.end == io.EOF && s.whole != nil && len(s.cur) == 0 {
+				s.whole.delivered.Store(true)
+			}
 		}
 	}
 }
@@ -191,7 +254,7 @@ func (s *Source) Close() error {
 	s.stop()
 	<-s.loopDone
 	var err error
-	if s.group {
+	if s.group && s.commitAtClose() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.connectTimeout())
 		if cerr := s.cl.CommitMarkedOffsets(ctx); cerr != nil {
 			err = fmt.Errorf("kafka: commit offsets of group %s: %w", s.cfg.Group, cerr)
@@ -199,5 +262,8 @@ func (s *Source) Close() error {
 		cancel()
 	}
 	s.cl.Close()
+	if s.whole != nil && s.cfg.InstanceID != "" {
+		s.leaveStatic()
+	}
 	return err
 }

@@ -40,7 +40,7 @@ func (s *Source) announceChanges() {
 	}
 }
 
-func (s *Source) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+func (s *Source) onAssigned(_ context.Context, cl *kgo.Client, m map[string][]int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.everAssigned = true
@@ -51,12 +51,23 @@ func (s *Source) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int
 		}
 	}
 	s.cfg.logger().Info("kafka: partitions assigned", "group", s.cfg.Group, "partitions", formatAssignment(m))
+	if s.whole != nil {
+		// Called before fetching of these partitions begins, so a
+		// pause here keeps every frame of them out until the gate opens.
+		s.gate(cl)
+	}
 }
 
 // onRevoked commits what was applied of the revoked partitions while this
 // member still owns them; frames fetched but not yet applied are read again
-// by the next owner (at-least-once: see the package doc).
+// by the next owner (at-least-once: see the package doc). An --until-end
+// member commits nothing here: it has lost part of the input and fails.
 func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+	if s.whole != nil {
+		s.forget(m)
+		s.breakWhole("revoked", m)
+		return
+	}
 	if err := cl.CommitMarkedOffsets(ctx); err != nil {
 		s.cfg.logger().Warn("kafka: commit on revoke failed", "group", s.cfg.Group, "err", err)
 	}
@@ -68,6 +79,9 @@ func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 
 func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	s.forget(m)
+	if s.whole != nil {
+		s.breakWhole("lost", m)
+	}
 	if len(m) > 0 {
 		s.cfg.logger().Warn("kafka: partitions lost (group session ended); their applied offsets may not be committed", "group", s.cfg.Group, "partitions", formatAssignment(m))
 	}

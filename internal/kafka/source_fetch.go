@@ -55,7 +55,16 @@ func (s *Source) fetchLoop(ctx context.Context) {
 	for {
 		pctx, cancel := ctx, context.CancelFunc(func() {})
 		if s.until != nil {
+			if s.whole != nil {
+				if err := s.checkWhole(ctx); err != nil {
+					send(polled{err: err})
+					return
+				}
+			}
 			if s.allDone() {
+				if s.whole != nil {
+					s.whole.ended.Store(true)
+				}
 				send(polled{err: io.EOF})
 				return
 			}
