@@ -273,8 +273,10 @@ func (m *member) allAssigned(topic string, bound time.Duration) (time.Time, erro
 	got := map[string]bool{}
 	return m.scan("assignment of every partition", bound, func(l string) bool {
 		if sub := assignedRE.FindStringSubmatch(l); sub != nil {
-			for _, p := range strings.Split(sub[1], ",") {
-				got[p] = true
+			for _, p := range strings.Split(strings.Trim(sub[1], `"`), ",") {
+				if p != "" {
+					got[p] = true
+				}
 			}
 		}
 		return len(got) == livePartitions

@@ -64,11 +64,8 @@ func (s *Source) onAssigned(_ context.Context, cl *kgo.Client, m map[string][]in
 // member commits nothing here: it has lost part of the input and fails.
 func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 	if s.whole != nil {
-		s.forget(m)
 		s.breakWhole("revoked", m)
-		return
-	}
-	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+	} else if err := cl.CommitMarkedOffsets(ctx); err != nil {
 		s.cfg.logger().Warn("kafka: commit on revoke failed", "group", s.cfg.Group, "err", err)
 	}
 	s.forget(m)

@@ -9,6 +9,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -71,8 +72,8 @@ func (s *Source) gate(cl *kgo.Client) {
 	s.cfg.logger().Info("kafka: --until-end: this member holds every partition of the input; reading", "group", s.cfg.Group)
 }
 
-// missing returns the partitions of the input not assigned to this member,
-// sorted. Called with s.mu held; s.until's keys never change.
+// missing returns the partitions of the input not assigned to this member.
+// Called with s.mu held.
 func (s *Source) missing() []topicPartition {
 	var out []topicPartition
 	for key := range s.until {
@@ -80,6 +81,13 @@ func (s *Source) missing() []topicPartition {
 			out = append(out, key)
 		}
 	}
+	return out
+}
+
+// sortedTargets returns the partitions of the input in order. s.until's
+// keys never change after NewSource, so any goroutine may call it.
+func (s *Source) sortedTargets() []topicPartition {
+	out := slices.Collect(maps.Keys(s.until))
 	slices.SortFunc(out, func(a, b topicPartition) int {
 		if c := strings.Compare(a.topic, b.topic); c != 0 {
 			return c
@@ -112,23 +120,29 @@ func (s *Source) checkWhole(ctx context.Context) error {
 	w := s.whole
 	s.mu.Lock()
 	open, broken := w.open, w.broken
-	var missing []topicPartition
+	var missing, held []string
 	if !open {
-		missing = s.missing()
+		for _, key := range s.sortedTargets() {
+			if s.assigned[key] {
+				held = append(held, describeTP(key.topic, key.partition))
+			} else {
+				missing = append(missing, describeTP(key.topic, key.partition))
+			}
+		}
 	}
 	s.mu.Unlock()
 	switch {
 	case broken != nil:
 		return broken
 	case !open && time.Since(w.start) > s.cfg.assignTimeout():
-		names := make([]string, len(missing))
-		for i, key := range missing {
-			names[i] = describeTP(key.topic, key.partition)
+		holds := "none"
+		if len(held) > 0 {
+			holds = strings.Join(held, ", ")
 		}
 		return fmt.Errorf("kafka: --until-end: group %s did not assign this member every partition of the input within %s (--assign-timeout): "+
-			"%s held by other members; a backfill is read by one member (unique counts of parts do not add up), "+
+			"it holds %s; %s held by other members; a backfill is read by one member (unique counts of parts do not add up), "+
 			"so nothing was counted, published or committed: stop the other members of group %s, or give the backfill a group of its own",
-			s.cfg.Group, s.cfg.assignTimeout(), strings.Join(names, ", "), s.cfg.Group)
+			s.cfg.Group, s.cfg.assignTimeout(), holds, strings.Join(missing, ", "), s.cfg.Group)
 	case open && !w.refreshed:
 		w.refreshed = true
 		return s.refresh(ctx)
