@@ -170,7 +170,12 @@ func (s *Source) refresh(ctx context.Context) error {
 }
 
 // commitAtClose reports whether Close commits, and for an --until-end group
-// member marks the offsets it held back: only once Next returned io.EOF.
+// member marks the offsets it held back: only once Next returned io.EOF, and
+// only if the member still holds every partition. One taken away after the
+// end was read (the counts are whole) cannot be committed any more, and a
+// commit of the others alone would let the group's next run count that
+// partition by itself: then nothing is committed and the next run reads the
+// whole input again.
 func (s *Source) commitAtClose() bool {
 	w := s.whole
 	if w == nil {
@@ -180,6 +185,12 @@ func (s *Source) commitAtClose() bool {
 		return false
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if missing := s.missing(); len(missing) > 0 {
+		s.cfg.logger().Warn("kafka: --until-end: a rebalance took partitions of the input from this member after it had read them; "+
+			"nothing is committed, so the group's next run reads the whole input again", "group", s.cfg.Group, "partitions", len(missing))
+		return false
+	}
 	marks := map[string]map[int32]kgo.EpochOffset{}
 	for key, eo := range w.pending {
 		if marks[key.topic] == nil {
@@ -187,7 +198,6 @@ func (s *Source) commitAtClose() bool {
 		}
 		marks[key.topic][key.partition] = eo
 	}
-	s.mu.Unlock()
 	s.cl.MarkCommitOffsets(marks)
 	return true
 }
