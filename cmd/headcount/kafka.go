@@ -66,7 +66,6 @@ type kafkaFlags struct {
 	assignTimeout  *time.Duration
 	instanceID     *string
 	sessionTimeout *time.Duration
-	groupProtocol  *string
 	outPartitions  *int
 }
 
@@ -77,7 +76,6 @@ func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
 		start:          fs.String("start", "earliest", "Kafka input: where a group without a committed offset starts: earliest or latest (Java: auto.offset.reset)"),
 		instanceID:     fs.String("instance-id", "", "Kafka input: static group membership (Java: group.instance.id): a member restarted with the same id gets its partitions back at once instead of after the dead member's session; unique per live process; default: none"),
 		sessionTimeout: fs.Duration("session-timeout", 0, "Kafka input: how long the broker waits for a silent member before moving its partitions (Java: session.timeout.ms; the broker allows group.min.session.timeout.ms, 6s by default, to group.max.session.timeout.ms); default 45s"),
-		groupProtocol:  fs.String("group-protocol", "classic", "Kafka input: consumer group protocol, classic or consumer (KIP-848, Kafka 4; Java: group.protocol)"),
 		untilEnd:       fs.Bool("until-end", false, "Kafka input: stop at the end offsets seen at start, flush every window final and exit 0: a backfill (default false: run until interrupted). With a group, this member must be assigned every partition (within --assign-timeout) and keep them to the end, else it fails and commits nothing: counts of parts of the input do not add up"),
 		assignTimeout:  fs.Duration("assign-timeout", kafka.DefaultAssignTimeout, "Kafka input with --until-end and a group: how long to wait for this member to be assigned every partition of the input before failing"),
 		outPartitions:  fs.Int("out-partitions", 1, "Kafka output: partitions of the output topic when headcount creates it (compacted, cleanup.policy=compact; replication: the broker's default.replication.factor)"),
@@ -130,7 +128,6 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 		AssignTimeout:  *k.assignTimeout,
 		InstanceID:     *k.instanceID,
 		SessionTimeout: *k.sessionTimeout,
-		GroupProtocol:  *k.groupProtocol,
 	})
 	if err != nil {
 		return nil, nil, err

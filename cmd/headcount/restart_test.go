@@ -46,6 +46,11 @@ func TestRestartAfterKillRealBroker(t *testing.T) {
 // session per kill), so it runs only when asked:
 //
 //	HEADCOUNT_RESTART_KILLS=3 go test -run TestRestartTimes -v ./cmd/headcount/
+//
+// HEADCOUNT_RESTART_CASES=instance-id,session-6s picks cases. The KIP-848
+// rows of docs/BENCHMARKS.md were measured at commit e8bcb43, which had a
+// --group-protocol flag; it was left out for not bringing members back
+// sooner.
 func TestRestartTimes(t *testing.T) {
 	kills, _ := strconv.Atoi(os.Getenv("HEADCOUNT_RESTART_KILLS"))
 	if kills <= 0 {
@@ -61,8 +66,6 @@ func TestRestartTimes(t *testing.T) {
 		{"instance-id", []string{"--instance-id", "m1"}},
 		{"session-6s", []string{"--session-timeout", "6s"}},
 		{"instance-id-session-6s", []string{"--instance-id", "m1", "--session-timeout", "6s"}},
-		{"kip848", []string{"--group-protocol", "consumer"}},
-		{"kip848-instance-id", []string{"--group-protocol", "consumer", "--instance-id", "m1"}},
 	} {
 		if only != "" && !slices.Contains(strings.Split(only, ","), tc.name) {
 			continue

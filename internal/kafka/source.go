@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,10 +62,6 @@ type SourceConfig struct {
 	// session.timeout.ms; default franz-go's 45s). The broker bounds it by
 	// group.min.session.timeout.ms and group.max.session.timeout.ms.
 	SessionTimeout time.Duration
-	// GroupProtocol is "classic" (default) or "consumer", the Kafka 4
-	// protocol of KIP-848 in which the broker assigns partitions (Java:
-	// group.protocol).
-	GroupProtocol string
 }
 
 // Source reads record values of Kafka topics as batches of frames. It
@@ -151,11 +146,7 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 			kgo.OnPartitionsRevoked(s.onRevoked),
 			kgo.OnPartitionsLost(s.onLost),
 		)
-		gopts, err := cfg.groupOpts()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, gopts...)
+		opts = append(opts, cfg.groupOpts()...)
 	}
 	// Topics are checked before the client that consumes them exists, so
 	// a missing topic is an error and not a group member waiting for it.
@@ -188,9 +179,11 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	return s, nil
 }
 
-// groupOpts returns the membership options: static membership, session
-// timeout and group protocol.
-func (cfg *SourceConfig) groupOpts() ([]kgo.Opt, error) {
+// groupOpts returns the membership options: static membership and session
+// timeout. The group protocol stays classic: KIP-848 (kgo.ServerSideBalancer)
+// brings a killed member back no sooner (the broker's own 45 s session) and
+// refuses a restarted static member until then (docs/BENCHMARKS.md).
+func (cfg *SourceConfig) groupOpts() []kgo.Opt {
 	var opts []kgo.Opt
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
@@ -201,16 +194,7 @@ func (cfg *SourceConfig) groupOpts() ([]kgo.Opt, error) {
 		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout),
 			kgo.HeartbeatInterval(min(3*time.Second, cfg.SessionTimeout/3)))
 	}
-	switch strings.ToLower(cfg.GroupProtocol) {
-	case "", "classic":
-	case "consumer":
-		// franz-go's default balancer, cooperative-sticky, is one the
-		// broker implements ("uniform"), which KIP-848 needs.
-		opts = append(opts, kgo.ServerSideBalancer())
-	default:
-		return nil, fmt.Errorf("kafka source: group protocol %q: want classic or consumer", cfg.GroupProtocol)
-	}
-	return opts, nil
+	return opts
 }
 
 // Next returns the next batch: the records of one partition from one fetch.

@@ -150,6 +150,10 @@ func (s *Source) check(fs kgo.Fetches) error {
 			// Our own poll timeout (Next checks the caller's ctx).
 		case errors.Is(err, kgo.ErrClientClosed):
 			fatal = errors.New("kafka source: client closed")
+		case errors.As(err, &ke) && !ke.Retriable && topic == "":
+			// Not a partition's: the group's (a session timeout the
+			// broker does not allow, an instance id in use).
+			fatal = fmt.Errorf("kafka: group %s: %w", s.cfg.Group, err)
 		case errors.As(err, &ke) && !ke.Retriable:
 			fatal = fmt.Errorf("kafka: consume %s: %w", describeTP(topic, p), err)
 		default:
