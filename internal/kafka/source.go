@@ -88,12 +88,11 @@ type Source struct {
 	until  map[topicPartition]*target // UntilEnd only
 	paused map[string][]int32
 
-	mu           sync.Mutex
-	names        []topicPartition // by dense id
-	marks        map[*source.Batch]mark
-	assigned     map[topicPartition]bool // group members: what this member owns now
-	everAssigned bool
-	whole        *whole // UntilEnd with a group: one member reads everything
+	mu       sync.Mutex
+	names    []topicPartition // by dense id
+	marks    map[*source.Batch]mark
+	assigned map[topicPartition]bool // group members: what this member owns now
+	whole    *whole                  // UntilEnd with a group: one member reads everything
 	// Assignment changes not yet announced to the pipeline (fetchLoop
 	// turns them into frameless batches).
 	announce, revoke []topicPartition

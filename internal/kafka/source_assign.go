@@ -43,7 +43,6 @@ func (s *Source) announceChanges() {
 func (s *Source) onAssigned(_ context.Context, cl *kgo.Client, m map[string][]int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.everAssigned = true
 	for t, ps := range m {
 		for _, p := range ps {
 			s.assigned[topicPartition{t, p}] = true
