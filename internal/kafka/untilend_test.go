@@ -164,3 +164,44 @@ func untilEndRevoked(t *testing.T, perPartition int, readFirst bool, wantErr str
 		}
 	}
 }
+
+// A static member (--instance-id) leaves the group when its backfill ends:
+// franz-go's Close keeps a static member's partitions reserved for its
+// session (45 s), which would make the next member of the group wait.
+func TestUntilEndStaticLeavesRealBroker(t *testing.T) {
+	conn := kafkatest.Broker(t)
+	topic, group := kafkatest.Topic(t, "events"), kafkatest.Topic(t, "group")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl := kafkatest.Client(t, conn)
+	if _, err := kafka.EnsureTopic(ctx, cl, kafka.Topic{Name: topic, Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(`{"uid":"a","ts":1468244400}`)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{topic}, Group: group, UntilEnd: true, InstanceID: "backfill-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.MarkApplied(b)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := kadm.NewClient(cl).DescribeGroups(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ds[group]; d.State != "Empty" || len(d.Members) != 0 {
+		t.Fatalf("group %s after the backfill: state %s, %d members; want Empty, 0", group, d.State, len(d.Members))
+	}
+}
