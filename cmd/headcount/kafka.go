@@ -60,14 +60,17 @@ func (c *connFlags) config(brokers []string) kafka.Config {
 // output-topic settings.
 type kafkaFlags struct {
 	*connFlags
-	group         *string
-	start         *string
-	untilEnd      *bool
-	outPartitions *int
-	exactlyOnce   *bool
-	commitEvery   *time.Duration
-	stateTopic    *string
-	txnID         *string
+	group          *string
+	start          *string
+	untilEnd       *bool
+	assignTimeout  *time.Duration
+	instanceID     *string
+	sessionTimeout *time.Duration
+	outPartitions  *int
+	exactlyOnce    *bool
+	commitEvery    *time.Duration
+	stateTopic     *string
+	txnID          *string
 	// txn is the exactly-once input's transaction, once opened: the
 	// Kafka outputs produce in it.
 	txn *kafka.Txn
@@ -75,15 +78,18 @@ type kafkaFlags struct {
 
 func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
 	return &kafkaFlags{
-		connFlags:     addConnFlags(fs),
-		group:         fs.String("group", "headcount", `Kafka input: consumer group; offsets are committed for what has been counted; "" reads without a group and commits nothing (Java: group.id)`),
-		start:         fs.String("start", "earliest", "Kafka input: where a group without a committed offset starts: earliest or latest (Java: auto.offset.reset)"),
-		untilEnd:      fs.Bool("until-end", false, "Kafka input: stop at the end offsets seen at start, flush every window final and exit 0: a backfill (default false: run until interrupted)"),
-		outPartitions: fs.Int("out-partitions", 1, "Kafka output: partitions of the output topic when headcount creates it (compacted, cleanup.policy=compact; replication: the broker's default.replication.factor)"),
-		exactlyOnce:   fs.Bool("exactly-once", true, "Kafka input with a group: commit the results and dead letters (to Kafka), the state and the consumed offsets in one transaction every --commit-interval, and resume from the committed state after a crash; false: at-least-once (Java: processing.guarantee=exactly_once_v2)"),
-		commitEvery:   fs.Duration("commit-interval", kafka.DefaultTxnInterval, "Kafka input: how often a transaction commits (results become visible to read_committed readers at most this long after they are produced); without --exactly-once, how often offsets are committed (Java: commit.interval.ms)"),
-		stateTopic:    fs.String("state-topic", "", "Kafka input with --exactly-once: the compacted topic of the state (default <group>.headcount-state)"),
-		txnID:         fs.String("transactional-id", "", "Kafka input with --exactly-once: the transactional id (default headcount-<group>; Java: transactional.id)"),
+		connFlags:      addConnFlags(fs),
+		group:          fs.String("group", "headcount", `Kafka input: consumer group; offsets are committed for what has been counted; "" reads without a group and commits nothing (Java: group.id)`),
+		start:          fs.String("start", "earliest", "Kafka input: where a group without a committed offset starts: earliest or latest (Java: auto.offset.reset)"),
+		instanceID:     fs.String("instance-id", "", "Kafka input: static group membership (Java: group.instance.id): a member restarted with the same id gets its partitions back at once instead of after the dead member's session; unique per live process; default: none"),
+		sessionTimeout: fs.Duration("session-timeout", 0, "Kafka input: how long the broker waits for a silent member before moving its partitions (Java: session.timeout.ms; the broker allows group.min.session.timeout.ms, 6s by default, to group.max.session.timeout.ms); default 45s"),
+		untilEnd:       fs.Bool("until-end", false, "Kafka input: stop at the end offsets seen at start, flush every window final and exit 0: a backfill (default false: run until interrupted). With a group, this member must be assigned every partition (within --assign-timeout) and keep them to the end, else it fails and commits nothing: counts of parts of the input do not add up"),
+		assignTimeout:  fs.Duration("assign-timeout", kafka.DefaultAssignTimeout, "Kafka input with --until-end and a group: how long to wait for this member to be assigned every partition of the input before failing"),
+		outPartitions:  fs.Int("out-partitions", 1, "Kafka output: partitions of the output topic when headcount creates it (compacted, cleanup.policy=compact; replication: the broker's default.replication.factor)"),
+		exactlyOnce:    fs.Bool("exactly-once", true, "Kafka input with a group: commit the results and dead letters (to Kafka), the state and the consumed offsets in one transaction every --commit-interval, and resume from the committed state after a crash; false: at-least-once (Java: processing.guarantee=exactly_once_v2)"),
+		commitEvery:    fs.Duration("commit-interval", kafka.DefaultTxnInterval, "Kafka input: how often a transaction commits (results become visible to read_committed readers at most this long after they are produced); without --exactly-once, how often offsets are committed (Java: commit.interval.ms)"),
+		stateTopic:     fs.String("state-topic", "", "Kafka input with --exactly-once: the compacted topic of the state (default <group>.headcount-state)"),
+		txnID:          fs.String("transactional-id", "", "Kafka input with --exactly-once: the transactional id (default headcount-<group>; Java: transactional.id)"),
 	}
 }
 
@@ -130,6 +136,9 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 		StartLatest:     latest,
 		UntilEnd:        *k.untilEnd,
 		MaxFrame:        maxFrame,
+		AssignTimeout:   *k.assignTimeout,
+		InstanceID:      *k.instanceID,
+		SessionTimeout:  *k.sessionTimeout,
 		ExactlyOnce:     *k.exactlyOnce && *k.group != "",
 		CommitInterval:  *k.commitEvery,
 		StateTopic:      *k.stateTopic,

@@ -239,6 +239,8 @@ func TestKafkaFlagErrors(t *testing.T) {
 		{"--in", "kafka://h:1/", "--out", "-"},
 		{"--in", "kafka://h:x/t"},
 		{"--in", "-", "--out", "kafka://h:1/a,b"},
+		{"--in", "kafka://h:1/t", "--group", "", "--instance-id", "x"},       // static membership needs a group
+		{"--in", "kafka://h:1/t", "--group", "", "--session-timeout", "10s"}, // so does a session
 	} {
 		if code := runRun(append(args, "--quiet")); code == 0 {
 			t.Errorf("%v: exit 0", args)

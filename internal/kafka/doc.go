@@ -9,7 +9,7 @@
 //	config.go             kafka:// URLs and connection settings (brokers, TLS, SASL, client id)
 //	source.go             Source: configuration, connecting, Next, Close
 //	source_fetch.go       fetch-ahead: the poll goroutine, cutting fetches into batches, interleaving
-//	source_untilend.go    --until-end: end offsets at start, which partitions are done
+//	source_untilend.go    --until-end: end offsets at start, which partitions are done; with a group, one member reads all
 //	source_assign.go      group assignment callbacks, announcing assigned and revoked partitions
 //	source_commit.go      commit marks: offsets of applied batches (MarkApplied)
 //	source_partitions.go  the partition registry: dense ids, Origin
@@ -36,6 +36,26 @@
 // marks the batch's last offset + 1 (kgo.AutoCommitMarks), franz-go commits
 // the marks every AutoCommitInterval, on a rebalance that revokes partitions,
 // and Close commits synchronously before leaving the group.
+//
+// # Backfills with a group
+//
+// Unique counts of different partitions do not add up, so an UntilEnd
+// source with a group reads the whole input in one member (see whole in
+// source_untilend.go): fetching stays paused until this member is assigned
+// every partition (else an error after AssignTimeout names the partitions
+// held elsewhere), a partition revoked before the end is an error, and the
+// offsets are committed only in Close after Next returned io.EOF, so a
+// failed or killed backfill leaves the group's offsets untouched and the
+// next run counts the whole input again.
+//
+// # Restarts
+//
+// A killed member keeps its partitions until its session expires (45 s by
+// default). SourceConfig.InstanceID (static membership) lets a restarted
+// process take the dead member's place at once; SessionTimeout shortens the
+// wait for one that is not restarted. KIP-848 (kgo.ServerSideBalancer) was
+// measured against Kafka 4.1 and is not used: no faster, and it refuses a
+// killed static member's id until the session expires (docs/BENCHMARKS.md).
 //
 // # At-least-once until checkpoints exist
 //

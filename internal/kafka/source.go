@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +36,15 @@ type SourceConfig struct {
 	// UntilEnd lists each partition's end offset at start and returns
 	// io.EOF once every partition has been read up to it: a backfill that
 	// ends. Partitions that are already consumed up to their end at start
-	// (empty, or committed by the group) count as done.
+	// (empty, or committed by the group) count as done. With a group the
+	// whole input must be read by this member (see source_untilend.go):
+	// it reads nothing until it is assigned every partition, fails if
+	// that takes longer than AssignTimeout or if a rebalance takes a
+	// partition away before the end, and commits only at the end.
 	UntilEnd bool
+	// AssignTimeout bounds how long an UntilEnd group member waits to be
+	// assigned every partition of its topics (default 60s).
+	AssignTimeout time.Duration
 	// MaxFrame is the longest record value passed on as a frame; longer
 	// ones are counted as too large (Batch.Oversize) and skipped, like
 	// over-long lines of a file. 0: no limit beyond the broker's.
@@ -59,6 +67,16 @@ type SourceConfig struct {
 	// StateTopic keeps the state of an ExactlyOnce run (default Group +
 	// ".headcount-state"); created compacted when missing.
 	StateTopic string
+	// InstanceID makes this member static (Java: group.instance.id): a
+	// process restarted with the same id takes the old member's place and
+	// partitions at once, instead of waiting for the dead member's session
+	// to expire. Two live processes must never share an id.
+	InstanceID string
+	// SessionTimeout is how long the broker waits for a silent member
+	// before it gives the member's partitions to others (Java:
+	// session.timeout.ms; default franz-go's 45s). The broker bounds it by
+	// group.min.session.timeout.ms and group.max.session.timeout.ms.
+	SessionTimeout time.Duration
 }
 
 // DefaultTxnInterval is how often an exactly-once source commits.
@@ -88,11 +106,11 @@ type Source struct {
 	until  map[topicPartition]*target // UntilEnd only
 	paused map[string][]int32
 
-	mu           sync.Mutex
-	names        []topicPartition // by dense id
-	marks        map[*source.Batch]mark
-	assigned     map[topicPartition]bool // group members: what this member owns now
-	everAssigned bool
+	mu       sync.Mutex
+	names    []topicPartition // by dense id
+	marks    map[*source.Batch]mark
+	assigned map[topicPartition]bool // group members: what this member owns now
+	whole    *whole                  // UntilEnd with a group: one member reads everything
 	// Assignment changes not yet announced to the pipeline (fetchLoop
 	// turns them into frameless batches).
 	announce, revoke []topicPartition
@@ -135,6 +153,12 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if cfg.ExactlyOnce && !s.group {
 		return nil, errors.New("kafka source: exactly-once needs a consumer group")
 	}
+	if s.group && cfg.UntilEnd {
+		s.whole = &whole{start: time.Now(), pending: map[topicPartition]kgo.EpochOffset{}}
+	}
+	if !s.group && (cfg.InstanceID != "" || cfg.SessionTimeout > 0) {
+		return nil, errors.New("kafka source: an instance id or a session timeout needs a consumer group")
+	}
 	if s.group {
 		opts = append(opts,
 			kgo.ConsumerGroup(cfg.Group),
@@ -142,6 +166,7 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 			kgo.OnPartitionsRevoked(s.onRevoked),
 			kgo.OnPartitionsLost(s.onLost),
 		)
+		opts = append(opts, cfg.groupOpts()...)
 	}
 	if s.group && !cfg.ExactlyOnce {
 		interval := cfg.CommitInterval
@@ -185,6 +210,24 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	return s, nil
 }
 
+// groupOpts returns the membership options: static membership and session
+// timeout. The group protocol stays classic: KIP-848 (kgo.ServerSideBalancer)
+// brings a killed member back no sooner (the broker's own 45 s session) and
+// refuses a restarted static member until then (docs/BENCHMARKS.md).
+func (cfg *SourceConfig) groupOpts() []kgo.Opt {
+	var opts []kgo.Opt
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	if cfg.SessionTimeout > 0 {
+		// franz-go's default heartbeat (3s) must stay well under the
+		// session: Java's rule of a third of it.
+		opts = append(opts, kgo.SessionTimeout(cfg.SessionTimeout),
+			kgo.HeartbeatInterval(min(3*time.Second, cfg.SessionTimeout/3)))
+	}
+	return opts
+}
+
 // Next returns the next batch: the records of one partition from one fetch.
 func (s *Source) Next(ctx context.Context) (*source.Batch, error) {
 	for {
@@ -206,6 +249,9 @@ func (s *Source) Next(ctx context.Context) (*source.Batch, error) {
 				continue
 			}
 			s.cur, s.end = p.batches, p.err
+			if s.end == io.EOF && s.whole != nil && len(s.cur) == 0 {
+				s.whole.delivered.Store(true)
+			}
 		}
 	}
 }
@@ -228,7 +274,7 @@ func (s *Source) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.connectTimeout())
 		err = s.txn.end(ctx)
 		cancel()
-	} else if s.group {
+	} else if s.group && s.commitAtClose() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.connectTimeout())
 		if cerr := s.cl.CommitMarkedOffsets(ctx); cerr != nil {
 			err = fmt.Errorf("kafka: commit offsets of group %s: %w", s.cfg.Group, cerr)
@@ -236,5 +282,8 @@ func (s *Source) Close() error {
 		cancel()
 	}
 	s.cl.Close()
+	if s.whole != nil && s.cfg.InstanceID != "" {
+		s.leaveStatic()
+	}
 	return err
 }

@@ -40,10 +40,9 @@ func (s *Source) announceChanges() {
 	}
 }
 
-func (s *Source) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+func (s *Source) onAssigned(_ context.Context, cl *kgo.Client, m map[string][]int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.everAssigned = true
 	for t, ps := range m {
 		for _, p := range ps {
 			s.assigned[topicPartition{t, p}] = true
@@ -51,13 +50,21 @@ func (s *Source) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int
 		}
 	}
 	s.cfg.logger().Info("kafka: partitions assigned", "group", s.cfg.Group, "partitions", formatAssignment(m))
+	if s.whole != nil {
+		// Called before fetching of these partitions begins, so a
+		// pause here keeps every frame of them out until the gate opens.
+		s.gate(cl)
+	}
 }
 
 // onRevoked commits what was applied of the revoked partitions while this
 // member still owns them; frames fetched but not yet applied are read again
-// by the next owner (at-least-once: see the package doc).
+// by the next owner (at-least-once: see the package doc). An --until-end
+// member commits nothing here: it has lost part of the input and fails.
 func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
-	if s.cfg.ExactlyOnce {
+	if s.whole != nil {
+		s.breakWhole("revoked", m)
+	} else if s.cfg.ExactlyOnce {
 		// Offsets commit only with the transaction (an open one aborts).
 	} else if err := cl.CommitMarkedOffsets(ctx); err != nil {
 		s.cfg.logger().Warn("kafka: commit on revoke failed", "group", s.cfg.Group, "err", err)
@@ -70,6 +77,9 @@ func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 
 func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	s.forget(m)
+	if s.whole != nil {
+		s.breakWhole("lost", m)
+	}
 	if len(m) > 0 {
 		s.cfg.logger().Warn("kafka: partitions lost (group session ended); their applied offsets may not be committed", "group", s.cfg.Group, "partitions", formatAssignment(m))
 	}

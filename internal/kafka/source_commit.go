@@ -27,6 +27,12 @@ func (s *Source) MarkApplied(b *source.Batch) {
 	m, ok := s.marks[b]
 	delete(s.marks, b)
 	s.mu.Unlock()
+	if ok && s.whole != nil {
+		s.mu.Lock()
+		s.whole.pending[m.tp] = m.eo // committed at the end, or never
+		s.mu.Unlock()
+		return
+	}
 	if ok {
 		// Ignored by franz-go if the partition was revoked meanwhile.
 		s.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{m.tp.topic: {m.tp.partition: m.eo}})

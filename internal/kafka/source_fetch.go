@@ -64,9 +64,18 @@ func (s *Source) fetchLoop(ctx context.Context) {
 		}
 		var wake time.Duration
 		if s.until != nil {
+			if s.whole != nil {
+				if err := s.checkWhole(ctx); err != nil {
+					send(polled{err: err})
+					return
+				}
+			}
 			// An exactly-once source ends only after it restored its
 			// state: the windows still open in it are flushed at the end.
 			if s.allDone() && (s.txn == nil || s.restored.Load()) {
+				if s.whole != nil {
+					s.whole.ended.Store(true)
+				}
 				send(polled{err: io.EOF})
 				return
 			}
@@ -91,7 +100,7 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return
 		}
 		s.queue = nil // the previous poll's slice belongs to Next now
-		if s.txn != nil && !s.restored.Load() && s.everAssignedNow() {
+		if s.txn != nil && !s.restored.Load() && s.readyToRestore() {
 			if err := s.restoreState(ctx); err != nil {
 				send(polled{err: err})
 				return
@@ -165,6 +174,10 @@ func (s *Source) check(fs kgo.Fetches) error {
 			// Our own poll timeout (Next checks the caller's ctx).
 		case errors.Is(err, kgo.ErrClientClosed):
 			fatal = errors.New("kafka source: client closed")
+		case errors.As(err, &ke) && !ke.Retriable && topic == "":
+			// Not a partition's: the group's (a session timeout the
+			// broker does not allow, an instance id in use).
+			fatal = fmt.Errorf("kafka: group %s: %w", s.cfg.Group, err)
 		case errors.As(err, &ke) && !ke.Retriable:
 			fatal = fmt.Errorf("kafka: consume %s: %w", describeTP(topic, p), err)
 		default:

@@ -165,10 +165,14 @@ func (s *Source) partitionNames() []topicPartition {
 	return slices.Clone(s.names)
 }
 
-// everAssignedNow says whether the group has assigned this member
-// partitions yet.
-func (s *Source) everAssignedNow() bool {
+// readyToRestore says whether the group has assigned this member its
+// partitions: some, or with --until-end every one (the state then covers
+// them all).
+func (s *Source) readyToRestore() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.everAssigned
+	if len(s.assigned) == 0 {
+		return false
+	}
+	return s.whole == nil || len(s.missing()) == 0
 }
