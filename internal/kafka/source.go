@@ -60,9 +60,10 @@ type SourceConfig struct {
 	// group (the state covers every partition).
 	ExactlyOnce bool
 	// TransactionalID names the transactional producer (Java:
-	// transactional.id; default "headcount-" + Group): a restarted
-	// process with the same id fences the open transaction of the one it
-	// replaces.
+	// transactional.id; default "headcount-<group>-<instance id>", or a
+	// new one per process without an instance id): a restarted process
+	// with the same id fences the open transaction of the one it
+	// replaces; two live members must not share one.
 	TransactionalID string
 	// StateTopic keeps the state of an ExactlyOnce run (default Group +
 	// ".headcount-state"); created compacted when missing.

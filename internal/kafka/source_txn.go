@@ -8,6 +8,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -19,10 +20,7 @@ import (
 // openTxn makes the source's client a transactional session and begins the
 // first transaction.
 func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
-	id := s.cfg.TransactionalID
-	if id == "" {
-		id = "headcount-" + s.cfg.Group
-	}
+	id := s.cfg.transactionalID()
 	stateTopic := s.cfg.StateTopic
 	if stateTopic == "" {
 		stateTopic = s.cfg.Group + ".headcount-state"
@@ -33,6 +31,11 @@ func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
 	}
 	opts = append(base, append(opts,
 		kgo.TransactionalID(id),
+		// A member killed in a transaction holds back the readers of its
+		// outputs (and the restarted member's offsets) until the broker
+		// aborts it: at most this long, when no producer of the same id
+		// fences it first.
+		kgo.TransactionTimeout(txnTimeout),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
 		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
@@ -55,6 +58,25 @@ func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
 	s.txn = &Txn{src: s, sess: sess, stateTopic: stateTopic, group: s.cfg.Group}
 	s.resumed = make(chan struct{}, 1)
 	return nil
+}
+
+// txnTimeout bounds an open transaction of a dead member.
+const txnTimeout = 10 * time.Second
+
+// transactionalID is the configured id, or one unique to this member: with
+// an instance id, the same across its restarts (a restarted member fences
+// the open transaction of the one it replaces at once); without, a new one
+// per process (two members of a group must never share one, or they fence
+// each other; a killed member's transaction is then aborted by the broker
+// after txnTimeout).
+func (c *SourceConfig) transactionalID() string {
+	switch {
+	case c.TransactionalID != "":
+		return c.TransactionalID
+	case c.InstanceID != "":
+		return "headcount-" + c.Group + "-" + c.InstanceID
+	}
+	return fmt.Sprintf("headcount-%s-%x", c.Group, rand.Uint64())
 }
 
 // Txn is the transaction of an ExactlyOnce source (nil otherwise): the
