@@ -73,13 +73,19 @@ func TestExactlyOnceChaosRealBroker(t *testing.T) {
 	adm := kadm.NewClient(kafkatest.Client(t, conn))
 	// committed is how many records of the input the group has committed.
 	committed := func() int64 {
-		offs, err := adm.FetchOffsets(context.Background(), group)
-		if err != nil {
-			t.Fatal(err)
+		// A new broker answers COORDINATOR_NOT_AVAILABLE until its
+		// offsets topic is made: ask again for a while.
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+			offs, err := adm.FetchOffsets(context.Background(), group)
+			if err == nil {
+				var sum int64
+				offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
+				return sum
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
 		}
-		var sum int64
-		offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
-		return sum
 	}
 	r := rand.New(rand.NewPCG(5, 6))
 	kills, starts := 0, 0
