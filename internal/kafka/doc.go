@@ -18,6 +18,9 @@
 //	results.go            ResultReader: a result topic read back, decoded with result.Decode
 //	producer.go           Producer: JSON lines into a topic, fast (batching, compression)
 //	admin.go              topic creation, offset listing, Admin.DeleteCommitted
+//	txn.go                Txn: the transaction of an exactly-once source; Save commits at a barrier
+//	source_txn.go         exactly-once: the session, barriers, the state restored on assignment
+//	state.go              the state topic: a state in chunks, read back read_committed
 //
 // # Batches and offsets
 //
@@ -31,22 +34,35 @@
 // fresh buffer per fetch and never reuses it (no kgo.WithPools here), so the
 // slices stay valid for as long as the batch is referenced and need no copy.
 //
-// Offsets are committed for what the pipeline has applied to its windows and
-// nothing more: the pipeline calls MarkApplied after each batch, the source
-// marks the batch's last offset + 1 (kgo.AutoCommitMarks), franz-go commits
-// the marks every AutoCommitInterval, on a rebalance that revokes partitions,
-// and Close commits synchronously before leaving the group.
+// Without ExactlyOnce, offsets are committed for what the pipeline has
+// applied to its windows and nothing more: the pipeline calls MarkApplied
+// after each batch, the source marks the batch's last offset + 1
+// (kgo.AutoCommitMarks), franz-go commits the marks every
+// AutoCommitInterval, on a rebalance that revokes partitions, and Close
+// commits synchronously before leaving the group.
 //
+// # Exactly once
+//
+// With ExactlyOnce the client is a kgo.GroupTransactSession. Every
+// CommitInterval the fetch loop pauses and sends a barrier batch; the
+// pipeline, everything before it applied, calls Txn.Save, which writes the
+// pipeline's state to the state topic and commits it with the results,
+// dead letters (produced through Txn().Client()) and the consumed offsets in
+// one transaction, then lets the loop poll again. On its first assignment
+// the source reads the group's committed state and hands it to the pipeline
+// (Batch.State) before any frame. See docs/ARCHITECTURE.md.
+
 // # Backfills with a group
 //
 // Unique counts of different partitions do not add up, so an UntilEnd
 // source with a group reads the whole input in one member (see whole in
 // source_untilend.go): fetching stays paused until this member is assigned
 // every partition (else an error after AssignTimeout names the partitions
-// held elsewhere), a partition revoked before the end is an error, and the
-// offsets are committed only in Close after Next returned io.EOF, so a
-// failed or killed backfill leaves the group's offsets untouched and the
-// next run counts the whole input again.
+// held elsewhere), and a partition revoked before the end is an error.
+// Without ExactlyOnce the offsets are committed only in Close after Next
+// returned io.EOF, so a failed or killed backfill leaves the group's offsets
+// untouched and the next run counts the whole input again; with it, they
+// commit with the state at each barrier and a killed backfill goes on.
 //
 // # Restarts
 //
@@ -57,18 +73,15 @@
 // measured against Kafka 4.1 and is not used: no faster, and it refuses a
 // killed static member's id until the session expires (docs/BENCHMARKS.md).
 //
-// # At-least-once until checkpoints exist
+// # Revoked partitions
 //
-// The counts of open windows live in memory only. A committed offset says the
-// frames before it were applied to windows, not that those windows were
-// published: after a crash, or when a rebalance moves a partition to another
-// process, the frames of windows that were still open are not re-read, and
-// those windows' counts miss them. Checkpointing window state together with
-// the offsets (a later issue) closes that gap; until then a restarted or
-// rebalanced consumer is at-least-once for what it re-reads and may undercount
-// the windows that were open at the moment of the move. A partition revoked
-// from this process stops holding the pipeline's watermark back at once: the
-// source's next poll hands the pipeline a frameless batch marked Revoked, and
-// the pipeline settles the frames its jump guard still held for that
-// partition and forgets the partition (it does not wait for --idle).
+// Without ExactlyOnce, the counts of open windows live in memory only: after
+// a crash, or when a rebalance moves a partition to another process, the
+// frames of windows that were still open are not re-read, and those windows'
+// counts miss them (ExactlyOnce closes that gap with the state it commits).
+// A partition revoked from this process stops holding the pipeline's
+// watermark back at once: the source's next poll hands the pipeline a
+// frameless batch marked Revoked, and the pipeline settles the frames its
+// jump guard still held for that partition and forgets the partition (it
+// does not wait for --idle).
 package kafka
