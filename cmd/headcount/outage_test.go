@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,26 +19,49 @@ import (
 )
 
 // TestExactlyOnceBrokerOutage: a live exactly-once run loses its broker for
-// 10 s (the broker's JVM is stopped with SIGSTOP, then continued: a hung or
-// cut-off broker) while frames keep coming. The run goes on by itself: it
+// 10 s while frames keep coming: the broker's JVM stopped with SIGSTOP and
+// continued (a hung or cut-off broker), or shut down and started again on
+// the same data (scripts/kafka restart). The run goes on by itself: it
 // catches up with every frame, stops gracefully on SIGTERM, and a last
 // --until-end run flushes the windows; the committed output has every
-// (window, rev) once and the exact counts. It pauses the broker every other
+// (window, rev) once and the exact counts. It stops the broker every other
 // test uses, so it runs only when HEADCOUNT_TEST_KAFKA_PIDFILE names the
 // broker's pid file: scripts/chaos does that with a broker of its own.
 func TestExactlyOnceBrokerOutage(t *testing.T) {
 	pidFile := os.Getenv("HEADCOUNT_TEST_KAFKA_PIDFILE")
 	if pidFile == "" {
-		t.Skip("pauses the broker: run by scripts/chaos (HEADCOUNT_TEST_KAFKA_PIDFILE)")
+		t.Skip("stops the broker: run by scripts/chaos (HEADCOUNT_TEST_KAFKA_PIDFILE)")
 	}
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name   string
+		outage func(t *testing.T)
+	}{
+		{"paused", func(t *testing.T) {
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			syscall.Kill(pid, syscall.SIGSTOP)
+			time.Sleep(10 * time.Second)
+			syscall.Kill(pid, syscall.SIGCONT)
+		}},
+		{"restarted", func(t *testing.T) {
+			cmd := exec.Command(filepath.Join("..", "..", "scripts", "kafka"), "restart")
+			cmd.Env = append(os.Environ(), "KAFKA_DOWN=10")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("scripts/kafka restart: %v\n%s", err, out)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { brokerOutage(t, tc.outage) })
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+func brokerOutage(t *testing.T, outage func(t *testing.T)) {
 	conn := kafkatest.Broker(t)
 	broker := "kafka://" + strings.Join(conn.Brokers, ",")
 	in, out, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "group")
@@ -90,9 +114,7 @@ func TestExactlyOnceBrokerOutage(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	waitCommitted(100000, time.Minute)
 
-	syscall.Kill(pid, syscall.SIGSTOP)
-	time.Sleep(10 * time.Second)
-	syscall.Kill(pid, syscall.SIGCONT)
+	outage(t)
 	select {
 	case err := <-exited:
 		t.Fatalf("the run ended during the outage: %v; stderr:\n%s", err, stderr.String())
