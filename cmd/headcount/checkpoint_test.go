@@ -129,26 +129,19 @@ func TestCheckpointTerm(t *testing.T) {
 		if i > 100 {
 			t.Fatalf("only %d of %d runs were stopped before they ended", stops, i)
 		}
-		cmd := headcountCmd(args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		p := startHeadcount(t, args...)
 		time.Sleep(time.Duration(20+r.IntN(100)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-done:
+		case err := <-p.exited:
 			if err != nil {
-				t.Fatalf("after SIGTERM: %v; stderr: %s", err, stderr.String())
+				t.Fatalf("after SIGTERM: %v; stderr: %s", err, p.stderr.String())
 			}
 		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
+			p.cmd.Process.Kill()
 			t.Fatal("no exit within 30 s of SIGTERM")
 		}
-		if strings.Contains(stderr.String(), "stopped; the state is saved in "+state) {
+		if strings.Contains(p.stderr.String(), "stopped; the state is saved in "+state) {
 			stops++
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -97,14 +96,7 @@ func TestExactlyOnceChaosRealBroker(t *testing.T) {
 		if before >= int64(n) {
 			t.Fatalf("the input was all read after %d kills: make it larger", kills)
 		}
-		cmd := headcountCmd(args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		p := startHeadcount(t, args...)
 		// Kill it at a random moment after it has committed a first
 		// transaction of its own: in the middle of its work.
 		deadline := time.Now().Add(time.Minute)
@@ -112,27 +104,22 @@ func TestExactlyOnceChaosRealBroker(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(r.IntN(40)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		err := <-exited
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		err := <-p.exited
 		var ee *exec.ExitError
 		switch {
 		case errors.As(err, &ee) && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled():
 			kills++
 		case err != nil:
-			t.Fatalf("run %d: %v; stderr:\n%s", starts, err, stderr.String())
+			t.Fatalf("run %d: %v; stderr:\n%s", starts, err, p.stderr.String())
 		}
 	}
 	for range 3 {
-		cmd := headcountCmd(args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		p := startHeadcount(t, args...)
 		time.Sleep(time.Duration(300+r.IntN(700)) * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-p.exited; err != nil {
+			t.Fatalf("after SIGTERM: %v; stderr:\n%s", err, p.stderr.String())
 		}
 	}
 	if code, _, stderr := runMain(t, nil, args...); code != 0 {

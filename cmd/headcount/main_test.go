@@ -61,3 +61,22 @@ func runMain(t *testing.T, env []string, args ...string) (code int, stdout, stde
 	}
 	return code, out.String(), errOut.String()
 }
+
+// started is "headcount args..." running as a process of its own.
+type started struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	exited chan error // its Wait, once it ends
+}
+
+// startHeadcount starts "headcount args..." with stderr kept.
+func startHeadcount(t *testing.T, args ...string) *started {
+	t.Helper()
+	p := &started{cmd: headcountCmd(args...), exited: make(chan error, 1)}
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	return p
+}

@@ -104,29 +104,22 @@ func brokerOutage(t *testing.T, outage func(t *testing.T)) {
 		}
 	}
 	args := []string{"run", "--in", broker + "/" + in, "--out", broker + "/" + out, "--group", group, "--instance-id", "m1", "--commit-interval", "200ms", "--min-ts", "0", "--quiet"}
-	cmd := headcountCmd(args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	p := startHeadcount(t, args...)
 	waitCommitted(100000, time.Minute)
 
 	outage(t)
 	select {
-	case err := <-exited:
-		t.Fatalf("the run ended during the outage: %v; stderr:\n%s", err, stderr.String())
+	case err := <-p.exited:
+		t.Fatalf("the run ended during the outage: %v; stderr:\n%s", err, p.stderr.String())
 	default:
 	}
 	if code := runProduce([]string{"--in", second, "--out", broker + "/" + in, "--quiet"}); code != 0 {
 		t.Fatalf("produce after the outage: exit %d", code)
 	}
 	waitCommitted(300000, 2*time.Minute)
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := <-exited; err != nil {
-		t.Fatalf("after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-p.exited; err != nil {
+		t.Fatalf("after SIGTERM: %v; stderr:\n%s", err, p.stderr.String())
 	}
 	if code, _, errs := runMain(t, nil, append(args, "--until-end")...); code != 0 {
 		t.Fatalf("the flushing run: exit %d; stderr:\n%s", code, errs)

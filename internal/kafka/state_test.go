@@ -45,7 +45,7 @@ func TestStateChunks(t *testing.T) {
 		t.Errorf("no state: %v %v", got, err)
 	}
 	bad := map[string]map[string][]byte{
-		"missing chunk": {"g/0": latest(9, payload)["g/0"], "g/2": latest(9, payload)["g/2"]},
+		"missing chunk":   {"g/0": latest(9, payload)["g/0"], "g/2": latest(9, payload)["g/2"]},
 		"two generations": {"g/0": latest(9, payload)["g/0"], "g/1": latest(10, payload)["g/1"], "g/2": latest(9, payload)["g/2"]},
 		"foreign":         {"g/0": []byte("not a chunk")},
 		"newer version":   {"g/0": append([]byte("hcT\x02"), latest(9, small)["g/0"][4:]...)},

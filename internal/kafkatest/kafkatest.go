@@ -130,9 +130,32 @@ func Client(t testing.TB, conn kafka.Config, extra ...kgo.Opt) *kgo.Client {
 // offsets it lists first. Records of one partition are in offset order.
 func ReadAll(t testing.TB, ctx context.Context, conn kafka.Config, topic string) []*kgo.Record {
 	t.Helper()
-	cl := Client(t, conn, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	return read(t, ctx, conn, topic, false)
+}
+
+// ReadCommitted reads every committed record of topic, as a read_committed
+// consumer sees it, up to the last stable offsets it lists first. Aborted
+// records and transaction markers are left out.
+func ReadCommitted(t testing.TB, ctx context.Context, conn kafka.Config, topic string) []*kgo.Record {
+	t.Helper()
+	return read(t, ctx, conn, topic, true)
+}
+
+func read(t testing.TB, ctx context.Context, conn kafka.Config, topic string, committed bool) []*kgo.Record {
+	t.Helper()
+	opts := []kgo.Opt{kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	if committed {
+		// Markers take offsets: kept, they show where the end is.
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	}
+	cl := Client(t, conn, opts...)
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	adm := kadm.NewClient(cl)
+	list := adm.ListEndOffsets
+	if committed {
+		list = adm.ListCommittedOffsets
+	}
+	ends, err := list(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +182,9 @@ func ReadAll(t testing.TB, ctx context.Context, conn kafka.Config, topic string)
 			if !ok || r.Offset >= end {
 				return // produced after the listing
 			}
-			recs = append(recs, r)
+			if !r.Attrs.IsControl() {
+				recs = append(recs, r)
+			}
 			if r.Offset+1 >= end {
 				delete(want, r.Partition)
 			}
@@ -176,50 +201,4 @@ func Headers(r *kgo.Record) map[string]string {
 		h[kv.Key] = string(kv.Value)
 	}
 	return h
-}
-
-// ReadCommitted reads every committed record of topic, as a read_committed
-// consumer sees it, up to the last stable offsets it lists first. Aborted
-// records and transaction markers are left out.
-func ReadCommitted(t testing.TB, ctx context.Context, conn kafka.Config, topic string) []*kgo.Record {
-	t.Helper()
-	cl := Client(t, conn, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ends.Error(); err != nil {
-		t.Fatalf("last stable offsets of %s: %v", topic, err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
-	var recs []*kgo.Record
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("reading %s: %v (still waiting for %v)", topic, err, want)
-		}
-		for _, fe := range fs.Errors() {
-			t.Fatalf("reading %s: %v", topic, fe.Err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			if !r.Attrs.IsControl() {
-				recs = append(recs, r)
-			}
-			if r.Offset+1 >= end {
-				delete(want, r.Partition)
-			}
-		})
-	}
-	return recs
 }
