@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -130,7 +131,10 @@ func TestCheckpointTerm(t *testing.T) {
 			t.Fatalf("only %d of %d runs were stopped before they ended", stops, i)
 		}
 		p := startHeadcount(t, args...)
-		time.Sleep(time.Duration(20+r.IntN(100)) * time.Millisecond)
+		// Signal it once it is at work (it opens its output after its
+		// signal handler is in place), at a random moment after.
+		waitOpen(t, p.cmd.Process.Pid, out)
+		time.Sleep(time.Duration(r.IntN(80)) * time.Millisecond)
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case err := <-p.exited:
@@ -197,4 +201,23 @@ func TestCheckpointRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitOpen waits until process pid has path open (Linux: /proc/PID/fd).
+func waitOpen(t *testing.T, pid int, path string) {
+	t.Helper()
+	abs, _ := filepath.Abs(path)
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		fds, err := os.ReadDir(dir)
+		if err != nil {
+			return // gone, or not Linux: the caller's checks tell
+		}
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && target == abs {
+				return
+			}
+		}
+	}
+	t.Fatalf("process %d never opened %s", pid, path)
 }

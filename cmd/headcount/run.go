@@ -142,7 +142,7 @@ func (o *runOpts) graceful() bool {
 // onSignals handles SIGINT and SIGTERM: with graceful, the first closes
 // the returned channel (the run saves its state and stops) and a second
 // cancels; without, the first cancels (the run stops at once). release
-// stops listening.
+// stops listening (the signals are then ignored).
 func onSignals(cancel context.CancelFunc, graceful bool) (stop <-chan struct{}, release func()) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -162,7 +162,9 @@ func onSignals(cancel context.CancelFunc, graceful bool) (stop <-chan struct{}, 
 			cancel()
 		}
 	}()
-	return stopped, func() { signal.Stop(sigs); close(done) }
+	// Released, the signals are ignored rather than reset: one that comes
+	// while a finished run exits must not kill it with another status.
+	return stopped, func() { signal.Ignore(os.Interrupt, syscall.SIGTERM); signal.Stop(sigs); close(done) }
 }
 
 // resume prepares --checkpoint: the input must be a regular file; a
