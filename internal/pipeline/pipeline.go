@@ -54,9 +54,18 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 		cfg.Tick = DefaultTick
 	}
 	// Deferred in this order so that cancel runs first: the reader then
-	// stops, closes the jobs, and the workers can finish.
+	// stops, closes the jobs, and the workers can finish. The reader is
+	// waited for a while too, so that the caller does not close the input
+	// under a read; but not for ever: a read of an idle stdin never ends.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	readerDone := make(chan struct{})
+	defer func() {
+		select {
+		case <-readerDone:
+		case <-time.After(readerGrace):
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -76,6 +85,7 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 	order, jobs := make(chan *job, depth), make(chan *job, depth)
 	var readErr error
 	go func() {
+		defer close(readerDone)
 		// readErr is set before order closes: the applier reads it then.
 		defer close(jobs)
 		defer close(order)
@@ -141,6 +151,9 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 		}
 	}
 }
+
+// readerGrace is how long Run waits for its reader to stop when it returns.
+const readerGrace = 100 * time.Millisecond
 
 // ticker ticks every d; a nil channel (never) for d <= 0.
 func ticker(d time.Duration) (<-chan time.Time, func()) {
