@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/kafkatest"
 	"github.com/headcount/headcount/internal/pipeline"
@@ -96,5 +94,3 @@ func TestExactlyOnceRealBroker(t *testing.T) {
 	}
 	checkFinals(t, committedResults(t, ctx, conn, out), want)
 }
-
-var _ = kgo.ReadCommitted
