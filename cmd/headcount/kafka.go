@@ -71,6 +71,7 @@ type kafkaFlags struct {
 	commitEvery    *time.Duration
 	stateTopic     *string
 	txnID          *string
+	buckets        *int
 	// txn is the exactly-once input's transaction, once opened: the
 	// Kafka outputs produce in it.
 	txn *kafka.Txn
@@ -89,6 +90,7 @@ func addKafkaFlags(fs *flag.FlagSet) *kafkaFlags {
 		exactlyOnce:    fs.Bool("exactly-once", true, "Kafka input with a group: commit the results and dead letters (to Kafka), the state and the consumed offsets in one transaction every --commit-interval, and resume from the committed state after a crash; false: at-least-once (Java: processing.guarantee=exactly_once_v2)"),
 		commitEvery:    fs.Duration("commit-interval", kafka.DefaultTxnInterval, "Kafka input: how often a transaction commits (results become visible to read_committed readers at most this long after they are produced); without --exactly-once, how often offsets are committed (Java: commit.interval.ms)"),
 		stateTopic:     fs.String("state-topic", "", "Kafka input with --exactly-once: the compacted topic of the state (default <group>.headcount-state)"),
+		buckets:        fs.Int("buckets", 0, "Kafka input with a group and --exactly-once: partitions of the group's bucket topic (<group>.headcount-buckets) when headcount creates it, the most members that count at once; default: as many as the input has"),
 		txnID:          fs.String("transactional-id", "", "Kafka input with --exactly-once: the transactional id, unique per live member (default headcount-<group>-<instance-id>, or a new one per process without --instance-id; Java: transactional.id)"),
 	}
 }

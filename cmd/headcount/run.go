@@ -95,9 +95,26 @@ func runRun(args []string) int {
 		}
 		defer stopProfile()
 	}
+	if ends.member != nil {
+		// A step of the member that failed stops its pipeline.
+		go func() {
+			select {
+			case <-ends.member.Failed():
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	begin := time.Now()
 	stats, err := pipeline.Run(ctx, ends.src, ends.results, o.cfg)
 	stopObserving()
+	if ends.member != nil && errors.Is(err, context.Canceled) {
+		select {
+		case <-ends.member.Failed():
+			err = nil // the member's error, which close returns
+		default:
+		}
+	}
 	err = ends.close(err)
 	if !o.quiet {
 		summary(os.Stderr, &stats, time.Since(begin))
@@ -129,7 +146,8 @@ func runRun(args []string) int {
 type runEnds struct {
 	src     source.Source
 	results pipeline.Sink
-	closers []closer // in closing order: outputs first, the input last
+	member  *kafka.Member // a member of a group that counts together
+	closers []closer      // in closing order: outputs first, the input last
 }
 
 // graceful says whether the first SIGTERM or SIGINT saves the state and
@@ -215,6 +233,9 @@ func (o *runOpts) create(path string) (*os.File, error) {
 // checkpoint's outputs).
 func (o *runOpts) open(ctx context.Context) (*runEnds, error) {
 	e := &runEnds{}
+	if o.checkpoint == "" && o.together() {
+		return o.openMember(ctx)
+	}
 	if o.checkpoint != "" {
 		if err := o.resume(); err != nil {
 			return e, err

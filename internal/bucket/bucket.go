@@ -29,6 +29,9 @@ func Of(h uint64, n int) int32 {
 // NoEnd is Frames.End when the input partition has not ended.
 const NoEnd = -1
 
+// NoClock is Frames.Clock when the record tells no clock.
+const NoClock = math.MinInt64
+
 // Frames are frames of one input partition whose users are in one bucket,
 // in input order: the record a member sends to the bucket's counter. A
 // record with no frames and an End says the partition was read to its end
@@ -37,9 +40,15 @@ type Frames struct {
 	Topic     string
 	Partition int32
 	End       int64 // the partition's end offset, once read to it; else NoEnd
-	TS        []int64
-	Hash      []uint64
-	Offset    []int64
+	// Clock is a time the partition's frames have reached (the median ts
+	// of the frames the member sent from it at once; NoClock: none). Every
+	// bucket is told, so a bucket with few or none of the partition's
+	// users does not hold the merge back. A median, unlike a maximum,
+	// is not moved by a minority of bogus timestamps.
+	Clock  int64
+	TS     []int64
+	Hash   []uint64
+	Offset []int64
 }
 
 // Len is the number of frames.
@@ -48,7 +57,7 @@ func (f *Frames) Len() int { return len(f.TS) }
 // Reset empties f, keeping its memory.
 func (f *Frames) Reset() {
 	f.TS, f.Hash, f.Offset = f.TS[:0], f.Hash[:0], f.Offset[:0]
-	f.End = NoEnd
+	f.End, f.Clock = NoEnd, NoClock
 }
 
 // Add appends one frame.
@@ -61,7 +70,7 @@ func (f *Frames) Add(ts int64, h uint64, offset int64) {
 // The frames record:
 //
 //	"hcB" 1
-//	bytes topic, varint partition, varint end (NoEnd: none)
+//	bytes topic, varint partition, varint end (NoEnd: none), varint clock
 //	uvarint n, then n times: varint ts - previous ts, 8 bytes hash (little
 //	endian), varint offset - previous offset (both previous start at 0)
 //
@@ -74,6 +83,7 @@ func (f *Frames) AppendBinary(b []byte) []byte {
 	b = binio.AppendBytes(b, []byte(f.Topic))
 	b = binary.AppendVarint(b, int64(f.Partition))
 	b = binary.AppendVarint(b, f.End)
+	b = binary.AppendVarint(b, f.Clock)
 	b = binary.AppendUvarint(b, uint64(len(f.TS)))
 	var ts, off int64
 	for i := range f.TS {
@@ -99,6 +109,7 @@ func (f *Frames) UnmarshalBinary(data []byte) error {
 	}
 	f.Partition = int32(p)
 	f.End = r.Varint()
+	f.Clock = r.Varint()
 	n := r.Count(10)
 	var ts, off int64
 	for range n {

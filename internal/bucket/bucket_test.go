@@ -34,9 +34,9 @@ func TestOfSpreadsUsersEvenly(t *testing.T) {
 
 func TestFramesRoundTrip(t *testing.T) {
 	for _, f := range []Frames{
-		{Topic: "events", Partition: 3, End: NoEnd},
-		{Topic: "t", Partition: 0, End: 1234},
-		{Topic: "events", Partition: 7, End: NoEnd,
+		{Topic: "events", Partition: 3, End: NoEnd, Clock: NoClock},
+		{Topic: "t", Partition: 0, End: 1234, Clock: 1468244400},
+		{Topic: "events", Partition: 7, End: NoEnd, Clock: NoClock,
 			TS: []int64{1468244400, 1468244399, 1468247000}, Hash: []uint64{1, math.MaxUint64, 42}, Offset: []int64{10, 11, 900}},
 	} {
 		var got Frames
@@ -92,8 +92,8 @@ func TestMalformedRecordsAreErrors(t *testing.T) {
 		"newer version":  []byte("hcB\x02"),
 		"cut":            good[:len(good)-1],
 		"trailing":       append(append([]byte(nil), good...), 0),
-		"huge count":     append(append([]byte("hcB\x01\x01t\x02\x01"), 0xff, 0xff, 0xff, 0xff, 0x0f)),
-		"negative part.": []byte("hcB\x01\x01t\x01\x01\x00"),
+		"huge count":     append([]byte("hcB\x01\x01t\x02\x01\x00"), 0xff, 0xff, 0xff, 0xff, 0x0f),
+		"negative part.": []byte("hcB\x01\x01t\x01\x01\x00\x00"),
 	} {
 		var f Frames
 		if err := f.UnmarshalBinary(b); !errors.Is(err, ErrFormat) {

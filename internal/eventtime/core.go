@@ -114,6 +114,20 @@ func (c *Core) Offer(p int32, f Frame) {
 	}
 }
 
+// Heartbeat tells the core that partition p's frames have reached ts,
+// without a frame: in a group that counts together, each bucket's core
+// learns every input partition's clock this way (bucket.Frames.Clock), so
+// a bucket with few of a partition's users, or none, does not hold the
+// merge back. ts must be one the partition's frames vouch for, never a
+// single frame's: it is not checked by the jump guard.
+func (c *Core) Heartbeat(p int32, ts int64) {
+	part := c.partition(p)
+	part.Seen(c.now)
+	if part.Observe(ts) {
+		c.advance(c.wm.Watermark(c.now))
+	}
+}
+
 // Early appends a provisional result (final:false) of every open window
 // that counted a frame since its last one.
 func (c *Core) Early() { c.results = c.eng.Early(c.results) }

@@ -78,6 +78,19 @@ type SourceConfig struct {
 	// session.timeout.ms; default franz-go's 45s). The broker bounds it by
 	// group.min.session.timeout.ms and group.max.session.timeout.ms.
 	SessionTimeout time.Duration
+	// BucketTopic makes the source a member's input in a group that
+	// counts together (Member): the pipeline sends each frame to the
+	// counter of its user's bucket, through the source's transaction, on
+	// this topic (its records name their partition). The transaction
+	// carries no state (the counters hold it), so any number of members
+	// share the group; with UntilEnd each member reads what it is
+	// assigned, tells the pipeline when a partition is read to its end
+	// (Batch.Ended), and ends once Finished says the group has published
+	// everything.
+	BucketTopic string
+	// Finished is polled by an UntilEnd member of a group that counts
+	// together: true ends the source (io.EOF).
+	Finished func() bool
 }
 
 // DefaultTxnInterval is how often an exactly-once source commits.
@@ -124,6 +137,11 @@ type Source struct {
 	restored atomic.Bool   // the group's state was read (fetchLoop)
 	resumed  chan struct{} // Txn.Save done: polling may go on
 	barrierq atomic.Bool   // a barrier is wanted now (RequestBarrier)
+	// reopen says a transaction aborted: a member's UntilEnd targets
+	// are read again from the committed offsets; recheck says partitions
+	// were assigned: those already committed to their end are done
+	// (BucketTopic only).
+	reopen, recheck atomic.Bool
 }
 
 // NewSource connects and checks the topics. With UntilEnd it also lists
@@ -154,7 +172,7 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if cfg.ExactlyOnce && !s.group {
 		return nil, errors.New("kafka source: exactly-once needs a consumer group")
 	}
-	if s.group && cfg.UntilEnd {
+	if s.group && cfg.UntilEnd && cfg.BucketTopic == "" {
 		s.whole = &whole{start: time.Now(), pending: map[topicPartition]kgo.EpochOffset{}}
 	}
 	if !s.group && (cfg.InstanceID != "" || cfg.SessionTimeout > 0) {

@@ -19,7 +19,9 @@ import (
 // back from the start, before its first frame arrives (else a partition
 // served by a slower broker could find its windows closed by the others);
 // a revoked one stops holding it back.
-func (s *Source) announceChanges() {
+//
+// It reports whether partitions were assigned.
+func (s *Source) announceChanges() bool {
 	s.mu.Lock()
 	add, rm := s.announce, s.revoke
 	s.announce, s.revoke = nil, nil
@@ -38,6 +40,7 @@ func (s *Source) announceChanges() {
 	for _, key := range owned {
 		s.queue = append(s.queue, &source.Batch{Partition: s.id(key)})
 	}
+	return len(owned) > 0
 }
 
 func (s *Source) onAssigned(_ context.Context, cl *kgo.Client, m map[string][]int32) {

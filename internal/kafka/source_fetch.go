@@ -70,9 +70,15 @@ func (s *Source) fetchLoop(ctx context.Context) {
 					return
 				}
 			}
+			if s.cfg.BucketTopic != "" {
+				if err := s.reopenTargets(ctx); err != nil {
+					send(polled{err: err})
+					return
+				}
+			}
 			// An exactly-once source ends only after it restored its
 			// state: the windows still open in it are flushed at the end.
-			if s.allDone() && (s.txn == nil || s.restored.Load()) {
+			if s.ended() && (s.txn == nil || s.restored.Load()) {
 				if s.whole != nil {
 					s.whole.ended.Store(true)
 				}
@@ -106,7 +112,9 @@ func (s *Source) fetchLoop(ctx context.Context) {
 				return
 			}
 		}
-		s.announceChanges()
+		if s.announceChanges() && s.until != nil && s.cfg.BucketTopic != "" {
+			s.recheck.Store(true) // partitions already read to the end show no record
+		}
 		fs.EachPartition(s.cut)
 		s.interleave()
 		if len(s.queue) > 0 && !send(polled{batches: s.queue}) {

@@ -25,6 +25,13 @@ func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
 	if stateTopic == "" {
 		stateTopic = s.cfg.Group + ".headcount-state"
 	}
+	if s.cfg.BucketTopic != "" {
+		// A member of a group that counts together: the buckets'
+		// counters keep the state; frames go to the partition of
+		// their bucket.
+		stateTopic = ""
+		opts = append(opts, kgo.RecordPartitioner(routed{manual: s.cfg.BucketTopic}))
+	}
 	base, err := s.cfg.Opts()
 	if err != nil {
 		return err
@@ -46,9 +53,11 @@ func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
 	}
 	tctx, cancel := context.WithTimeout(ctx, s.cfg.connectTimeout())
 	defer cancel()
-	if _, err := EnsureTopic(tctx, sess.Client(), Topic{Name: stateTopic, Partitions: 1, Compact: true}); err != nil {
-		sess.Close()
-		return fmt.Errorf("kafka: state topic: %w", err)
+	if stateTopic != "" {
+		if _, err := EnsureTopic(tctx, sess.Client(), Topic{Name: stateTopic, Partitions: 1, Compact: true}); err != nil {
+			sess.Close()
+			return fmt.Errorf("kafka: state topic: %w", err)
+		}
 	}
 	if err := sess.Begin(); err != nil {
 		sess.Close()
@@ -77,6 +86,14 @@ func (c *SourceConfig) transactionalID() string {
 		return "headcount-" + c.Group + "-" + c.InstanceID
 	}
 	return fmt.Sprintf("headcount-%s-%x", c.Group, rand.Uint64())
+}
+
+// commitInterval is how often an exactly-once source or stage commits.
+func (c *SourceConfig) commitInterval() time.Duration {
+	if c.CommitInterval <= 0 {
+		return DefaultTxnInterval
+	}
+	return c.CommitInterval
 }
 
 // Txn is the transaction of an ExactlyOnce source (nil otherwise): the
@@ -116,10 +133,7 @@ func (s *Source) barrierDue(last time.Time) (bool, time.Duration) {
 		// input would not end, and the state is read after it.
 		return false, 100 * time.Millisecond
 	}
-	every := s.cfg.CommitInterval
-	if every <= 0 {
-		every = DefaultTxnInterval
-	}
+	every := s.cfg.commitInterval()
 	left := every - time.Since(last)
 	return left <= 0 || s.barrierq.Swap(false), max(left, time.Millisecond)
 }
@@ -128,7 +142,7 @@ func (s *Source) barrierDue(last time.Time) (bool, time.Duration) {
 // the pipeline has committed at it (Txn.Save calls resume). Polling is
 // paused meanwhile: franz-go allows no poll while a transaction ends.
 func (s *Source) barrier(ctx context.Context, send func(polled) bool) bool {
-	if !send(polled{batches: []*source.Batch{{Barrier: true}}}) {
+	if !send(polled{batches: append(s.endedBatches(), &source.Batch{Barrier: true})}) {
 		return false
 	}
 	select {
@@ -146,6 +160,10 @@ func (s *Source) barrier(ctx context.Context, send func(polled) bool) bool {
 // is an error: until members can merge, one member counts them all.
 func (s *Source) restoreState(ctx context.Context) error {
 	s.restored.Store(true)
+	if s.txn.stateTopic == "" {
+		s.queue = append(s.queue, &source.Batch{State: []byte{}})
+		return nil
+	}
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.connectTimeout())
 	defer cancel()
 	payload, gen, err := readState(rctx, &s.cfg.Config, s.txn.stateTopic, s.cfg.Group)
@@ -197,4 +215,16 @@ func (s *Source) readyToRestore() bool {
 		return false
 	}
 	return s.whole == nil || len(s.missing()) == 0
+}
+
+// routed partitions the records of topic manual by their Partition field
+// (frames go to the partition of their bucket) and every other topic by
+// key, as Kafka's Java client does (results, dead letters).
+type routed struct{ manual string }
+
+func (r routed) ForTopic(t string) kgo.TopicPartitioner {
+	if t == r.manual {
+		return kgo.ManualPartitioner().ForTopic(t)
+	}
+	return kgo.StickyKeyPartitioner(nil).ForTopic(t)
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/headcount/headcount/internal/bucket"
+	"github.com/headcount/headcount/internal/source"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -291,4 +293,64 @@ func (s *Source) allDone() bool {
 		}
 	}
 	return true
+}
+
+// ended reports whether an UntilEnd source is at its end: every partition
+// read to it or, for a member of a group that counts together, the group
+// done (Finished).
+func (s *Source) ended() bool {
+	if s.cfg.BucketTopic != "" {
+		return s.cfg.Finished != nil && s.cfg.Finished()
+	}
+	return s.allDone()
+}
+
+// reopenTargets is a counting-together member's bookkeeping of its ends.
+// After an aborted transaction every partition is read again from the
+// committed offsets (franz-go rewinds them), so none is done any more;
+// after an assignment, a partition that the group has already committed to
+// its end is done, though no record will come to show it.
+func (s *Source) reopenTargets(ctx context.Context) error {
+	reopen := s.reopen.Swap(false)
+	if !reopen && !s.recheck.Swap(false) {
+		return nil
+	}
+	if reopen {
+		for _, t := range s.until {
+			t.done = false
+		}
+		if len(s.paused) > 0 {
+			s.cl.ResumeFetchPartitions(s.paused)
+			s.paused = nil
+		}
+	}
+	return s.refresh(ctx)
+}
+
+// endedBatches tells the pipeline which of this member's partitions are
+// read to their end, before every barrier: the splitter then sends their
+// ends in every transaction, so an aborted one loses none.
+func (s *Source) endedBatches() []*source.Batch {
+	if s.cfg.BucketTopic == "" || s.until == nil {
+		return nil
+	}
+	var out []*source.Batch
+	for _, key := range s.sortedTargets() {
+		s.mu.Lock()
+		owned := s.assigned[key]
+		s.mu.Unlock()
+		if t := s.until[key]; owned && t.done {
+			out = append(out, &source.Batch{Partition: s.id(key), Ended: true, Offset: t.end})
+		}
+	}
+	return out
+}
+
+// Ends lists where each partition of an UntilEnd source ends.
+func (s *Source) Ends() []bucket.End {
+	var out []bucket.End
+	for _, key := range s.sortedTargets() {
+		out = append(out, bucket.End{Topic: key.topic, Partition: key.partition, Offset: s.until[key].end})
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,15 +91,32 @@ func stateRecords(topic, group string, gen uint64, payload []byte) []*kgo.Record
 // transactions only) and returns the group's latest state and its
 // generation; a nil payload when there is none.
 func readState(ctx context.Context, c *Config, topic, group string) (payload []byte, gen uint64, err error) {
+	states, err := readStates(ctx, c, topic, []string{group})
+	if err != nil {
+		return nil, 0, err
+	}
+	st := states[group]
+	return st.payload, st.gen, nil
+}
+
+// savedState is one owner's latest state: nil payload when none.
+type savedState struct {
+	payload []byte
+	gen     uint64
+}
+
+// readStates reads the state topic once for the states of several owners
+// (a group, or one partition of a counting stage: the key prefixes).
+func readStates(ctx context.Context, c *Config, topic string, owners []string) (map[string]savedState, error) {
 	// Transaction markers take offsets: kept, they show where the end is.
 	cl, err := connect(ctx, c, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer cl.Close()
 	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
 	if err != nil {
-		return nil, 0, fmt.Errorf("kafka: state topic %s: %w", topic, err)
+		return nil, fmt.Errorf("kafka: state topic %s: %w", topic, err)
 	}
 	want := map[int32]int64{}
 	offsets := map[string]map[int32]kgo.Offset{topic: {}}
@@ -108,24 +126,24 @@ func readState(ctx context.Context, c *Config, topic, group string) (payload []b
 			offsets[topic][o.Partition] = kgo.NewOffset().AtStart()
 		}
 	})
+	out := map[string]savedState{}
 	if len(want) == 0 {
-		return nil, 0, nil
+		return out, nil
 	}
 	cl.AddConsumePartitions(offsets)
-	latest := map[string][]byte{} // the last value of each of the group's keys
-	prefix := group + "/"
+	latest := map[string][]byte{} // the last value of each owner's keys
 	for len(want) > 0 {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
-			return nil, 0, fmt.Errorf("kafka: read state topic %s: %w", topic, err)
+			return nil, fmt.Errorf("kafka: read state topic %s: %w", topic, err)
 		}
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
 		if ferr != nil {
-			return nil, 0, fmt.Errorf("kafka: read state topic %s: %w", topic, ferr)
+			return nil, fmt.Errorf("kafka: read state topic %s: %w", topic, ferr)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			if !r.Attrs.IsControl() && strings.HasPrefix(string(r.Key), prefix) {
+			if !r.Attrs.IsControl() && ownedBy(string(r.Key), owners) {
 				latest[string(r.Key)] = r.Value
 			}
 			if r.Offset+1 >= want[r.Partition] {
@@ -133,7 +151,20 @@ func readState(ctx context.Context, c *Config, topic, group string) (payload []b
 			}
 		})
 	}
-	return assemble(latest, group)
+	for _, o := range owners {
+		payload, gen, err := assemble(latest, o)
+		if err != nil {
+			return nil, fmt.Errorf("state of %s: %w", o, err)
+		}
+		out[o] = savedState{payload, gen}
+	}
+	return out, nil
+}
+
+// ownedBy says whether a state key ("<owner>/<chunk>") is one of owners'.
+func ownedBy(key string, owners []string) bool {
+	i := strings.LastIndexByte(key, '/')
+	return i >= 0 && slices.Contains(owners, key[:i])
 }
 
 // assemble joins the chunks of the latest generation.

@@ -63,9 +63,11 @@ func (t *Txn) Save(ctx context.Context, state []byte) error {
 		return nil
 	}
 	defer t.src.resume()
-	payload := encodePayload(t.src.partitionNames(), state)
-	for _, r := range stateRecords(t.stateTopic, t.group, t.gen+1, payload) {
-		t.sess.Produce(ctx, r, t.promise)
+	if t.stateTopic != "" {
+		payload := encodePayload(t.src.partitionNames(), state)
+		for _, r := range stateRecords(t.stateTopic, t.group, t.gen+1, payload) {
+			t.sess.Produce(ctx, r, t.promise)
+		}
 	}
 	// Everything of the transaction is delivered (or failed) before it
 	// ends: a failed record must abort it, never be committed without.
@@ -90,6 +92,7 @@ func (t *Txn) Save(ctx context.Context, state []byte) error {
 	}
 	if !committed || failed != nil {
 		t.src.cfg.logger().Warn("kafka: transaction aborted, going back to the last committed state", "group", t.group, "produce_err", failed)
+		t.src.reopen.Store(true)
 		return pipeline.ErrAborted
 	}
 	t.gen++

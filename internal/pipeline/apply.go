@@ -17,7 +17,7 @@ import (
 type applier struct {
 	cfg    Config
 	sink   Sink
-	core   *eventtime.Core
+	core   Counter
 	commit Committer
 	// next is the input position after the last frame applied (a line
 	// number for files): where a resumed run starts reading again.
@@ -36,7 +36,8 @@ type applier struct {
 }
 
 func newApplier(cfg Config, sink Sink) *applier {
-	a := &applier{cfg: cfg, sink: sink, core: eventtime.New(cfg.Window, cfg.Watermark)}
+	a := &applier{cfg: cfg, sink: sink}
+	a.core = a.newCounter()
 	a.stats.Watermark = watermark.None
 	return a
 }
@@ -63,9 +64,14 @@ func (a *applier) apply(ctx context.Context, j *job) error {
 	case b.Barrier:
 		return a.barrier(ctx)
 	}
-	if b.Revoked {
+	switch {
+	case b.Revoked:
 		a.core.Revoke(b.Partition)
-	} else {
+	case b.Ended:
+		if e, ok := a.core.(ender); ok {
+			e.End(b.Partition, b.Offset)
+		}
+	default:
 		a.core.Assign(b.Partition)
 	}
 	for _, o := range b.Oversize {
@@ -127,6 +133,11 @@ func (a *applier) end(ctx context.Context, readErr error) (Stats, error) {
 
 // flush writes what the core produced: dead letters (flushed), then results.
 func (a *applier) flush(ctx context.Context) error {
+	if s, ok := a.core.(shipper); ok {
+		if err := s.Ship(ctx); err != nil {
+			return err
+		}
+	}
 	for _, r := range a.core.Rejects() {
 		if err := a.reject(r.Partition, r.Offset, r.Frame, r.Reason); err != nil {
 			return err

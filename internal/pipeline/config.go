@@ -51,6 +51,10 @@ type Config struct {
 	// Observe, if set, receives the stats after every batch and at the end,
 	// from the pipeline's goroutine (metrics copy them).
 	Observe func(*Stats)
+	// Counter, if set, makes what the parsed frames go to instead of the
+	// event-time core: a member of a consumer group sends them to the
+	// buckets' counters (see Counter). Called again on every rollback.
+	Counter func() Counter
 }
 
 // DefaultTick is how often an input without frames re-evaluates the

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/headcount/headcount/internal/binio"
-	"github.com/headcount/headcount/internal/eventtime"
 	"github.com/headcount/headcount/internal/frame"
 )
 
@@ -60,7 +59,7 @@ func (a *applier) state(b []byte) ([]byte, error) {
 
 // reset goes back to the start: nothing counted yet.
 func (a *applier) reset() {
-	a.core = eventtime.New(a.cfg.Window, a.cfg.Watermark)
+	a.core = a.newCounter()
 	a.core.Tick(a.cfg.Now())
 	a.next, a.stats = 0, Stats{}
 	a.stats.Stats = a.core.Stats()

@@ -21,6 +21,9 @@ type Batch struct {
 	// batch without frames and not revoked announces a new partition,
 	// which holds the watermark back until it has data or is idle.)
 	Revoked bool
+	// Ended, in a frameless batch, says the partition was read to its
+	// end (Offset) by a member of a group counting --until-end.
+	Ended bool
 	// Barrier is a frameless batch from a transactional source: every
 	// batch before it has been handed out and, once the pipeline applies
 	// it, applied. The pipeline then saves its state (Config.Checkpoint),

@@ -1,0 +1,271 @@
+// A member of a group that counts together: several headcount processes
+// with the same --group share the input's partitions and publish one exact
+// result per window. Unique counts do not add up across partitions, so the
+// members re-key the frames by user (Flink's split distinct aggregation):
+//
+//	input partitions --(split, in each member's pipeline)--> bucket topic
+//	bucket topic partitions --(count: one event-time core per bucket)--> counts topic
+//	counts topic (1 partition) --(merge: sum, once every bucket is past a window)--> output
+//
+// Each arrow is a consumer group of its own and every step commits what it
+// produced with its consumed offsets and its state in one Kafka transaction,
+// so a crash, a rebalance or a member added or removed loses and doubles
+// nothing. docs/ARCHITECTURE.md draws the topology and gives the measured
+// reasons for this design.
+
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/headcount/headcount/internal/bucket"
+	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/result"
+	"github.com/headcount/headcount/internal/watermark"
+	"github.com/headcount/headcount/internal/window"
+)
+
+// MemberConfig configures a Member.
+type MemberConfig struct {
+	// Source is the input; it needs a Group. ExactlyOnce, BucketTopic and
+	// Finished are set by NewMember.
+	Source    SourceConfig
+	Window    window.Config
+	Watermark watermark.Config
+	Early     time.Duration
+	// Buckets is the number of partitions of the bucket topic when it is
+	// created (default: as many as the input has): how many members can
+	// count at once. An existing topic keeps its number.
+	Buckets int
+	// OpenResults opens where the merge writes results, producing through
+	// txn when it is a Kafka topic.
+	OpenResults func(txn *Txn) (pipeline.Sink, func() error, error)
+	// OpenDeadLetters, if set, opens where the buckets' counters send the
+	// frames they reject (too late, bogus timestamps), producing through
+	// txn when it is a Kafka topic; origin names the input partitions.
+	OpenDeadLetters func(txn *Txn, origin func(int32) (string, int32, bool)) (pipeline.DeadLetters, func() error, error)
+	// Observe, if set, sees every result this member publishes.
+	Observe func([]result.Result)
+}
+
+// Member runs the three steps of one member: its Source feeds the caller's
+// pipeline, whose Counter (NewCounter) splits frames by bucket; the count
+// and merge stages run on goroutines of their own until Close.
+type Member struct {
+	src     *Source
+	buckets int
+	topic   string // the bucket topic
+	stages  []*stage
+	closers []func() error
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	errOnce sync.Once
+	err     error
+	failed  chan struct{}
+	done    atomic.Bool
+}
+
+// Topic names of a group's internal topics.
+func bucketTopic(group string) string { return group + ".headcount-buckets" }
+func countTopic(group string) string  { return group + ".headcount-counts" }
+
+// NewMember creates the group's internal topics when missing, joins the
+// three consumer groups and starts counting and merging.
+func NewMember(ctx context.Context, cfg MemberConfig) (*Member, error) {
+	sc := cfg.Source
+	if sc.Group == "" {
+		return nil, errors.New("kafka: counting together needs a consumer group")
+	}
+	if sc.StateTopic == "" {
+		sc.StateTopic = sc.Group + ".headcount-state"
+	}
+	m := &Member{topic: bucketTopic(sc.Group), failed: make(chan struct{})}
+	if err := m.start(ctx, cfg, sc); err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// start opens the member's stages and source.
+func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) error {
+	inputs, err := m.prepareTopics(ctx, &sc, cfg.Buckets)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group), buckets: map[int32]*bucketCounter{}}
+	cst, err := openStage(ctx, stageConfig{name: "count", topic: m.topic, group: m.topic, txnID: sc.transactionalID() + "-count", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc}, count)
+	if err != nil {
+		return err
+	}
+	m.stages = append(m.stages, cst)
+	if cfg.OpenDeadLetters != nil {
+		d, c, err := cfg.OpenDeadLetters(cst.txn, inputs.origin)
+		if err != nil {
+			return err
+		}
+		count.dead = d
+		m.closers = append(m.closers, c)
+	}
+	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), observe: cfg.Observe}
+	mst, err := openStage(ctx, stageConfig{name: "merge", topic: countTopic(sc.Group), group: countTopic(sc.Group), txnID: sc.transactionalID() + "-merge", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc}, mw)
+	if err != nil {
+		return err
+	}
+	m.stages = append(m.stages, mst)
+	sink, c, err := cfg.OpenResults(mst.txn)
+	if err != nil {
+		return err
+	}
+	mw.sink = sink
+	m.closers = append(m.closers, c)
+	for _, st := range m.stages {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := st.run(sctx); err != nil {
+				m.fail(err)
+			}
+		}()
+	}
+	sc.ExactlyOnce, sc.BucketTopic = true, m.topic
+	if sc.UntilEnd {
+		sc.Finished = m.done.Load
+	}
+	if m.src, err = NewSource(ctx, sc); err != nil {
+		return err
+	}
+	if sc.UntilEnd {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.watchDone(sctx, &sc.Config, countTopic(sc.Group), m.src.Ends())
+		}()
+	}
+	return nil
+}
+
+// prepareTopics creates the bucket, counts and state topics when missing
+// and returns the input's partitions.
+func (m *Member) prepareTopics(ctx context.Context, sc *SourceConfig, buckets int) (*inputIDs, error) {
+	cl, err := connect(ctx, &sc.Config)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	tctx, cancel := context.WithTimeout(ctx, sc.connectTimeout())
+	defer cancel()
+	parts, err := TopicPartitions(tctx, cl, sc.Topics...)
+	if err != nil {
+		return nil, err
+	}
+	if buckets <= 0 {
+		for _, n := range parts {
+			buckets = max(buckets, n)
+		}
+	}
+	for _, t := range []Topic{
+		{Name: m.topic, Partitions: int32(buckets)},
+		{Name: countTopic(sc.Group), Partitions: 1},
+		{Name: sc.StateTopic, Partitions: 1, Compact: true},
+	} {
+		if _, err := EnsureTopic(tctx, cl, t); err != nil {
+			return nil, fmt.Errorf("kafka: group %s: %w", sc.Group, err)
+		}
+	}
+	have, err := TopicPartitions(tctx, cl, m.topic)
+	if err != nil {
+		return nil, err
+	}
+	m.buckets = have[m.topic]
+	for t, n := range parts {
+		if n >= 1<<16 {
+			return nil, fmt.Errorf("kafka: topic %s has %d partitions; a group counts up to 65536 per topic", t, n)
+		}
+	}
+	return newInputIDs(parts), nil
+}
+
+// Source is the member's input, for the caller's pipeline.
+func (m *Member) Source() *Source { return m.src }
+
+// NewCounter makes the pipeline's counter (pipeline.Config.Counter): the
+// splitter that sends frames to their buckets in the source's transaction.
+func (m *Member) NewCounter() pipeline.Counter {
+	return newSplitter(m.src.Txn(), m.topic, m.buckets, m.src.Origin)
+}
+
+// Failed is closed when a stage stopped with an error (Close returns it):
+// the caller stops its pipeline.
+func (m *Member) Failed() <-chan struct{} { return m.failed }
+
+func (m *Member) fail(err error) {
+	m.errOnce.Do(func() {
+		m.err = err
+		close(m.failed)
+	})
+}
+
+// Close stops the stages (their open transactions abort: what they had
+// not committed is done again by the next owner), closes the outputs and
+// the source, and returns the first error.
+func (m *Member) Close() error {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	errs := []error{m.err}
+	for _, st := range m.stages {
+		st.close()
+	}
+	for _, c := range m.closers {
+		errs = append(errs, c())
+	}
+	if m.src != nil {
+		errs = append(errs, m.src.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// watchDone reads the counts topic for the merge's done records and sets
+// m.done once one covers every input partition up to where this member's
+// input ends (--until-end).
+func (m *Member) watchDone(ctx context.Context, c *Config, topic string, ends []bucket.End) {
+	cl, err := connect(ctx, c, kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		m.fail(err)
+		return
+	}
+	defer cl.Close()
+	for ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			var d bucket.Done
+			if bucket.IsDone(r.Value) && d.UnmarshalBinary(r.Value) == nil && covers(d.Ends, ends) {
+				m.done.Store(true)
+			}
+		})
+	}
+}
+
+// covers says whether done reaches every end of want.
+func covers(done, want []bucket.End) bool {
+	for _, w := range want {
+		i := slices.IndexFunc(done, func(d bucket.End) bool { return d.Topic == w.Topic && d.Partition == w.Partition })
+		if i < 0 || done[i].Offset < w.Offset {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,269 @@
+// A stage: one transactional consume-process-produce loop of a group that
+// counts together (Member runs two: the buckets' counters and the merge).
+// Each partition of the stage's topic has a state of its own on the state
+// topic, committed in the same transaction as what the stage produced from
+// it and its consumed offsets; a partition that moves to another member (a
+// rebalance, a crash) goes on there from that state. Apart because both
+// stages share it and it is the one place they begin and end transactions.
+
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// stageWork is what a stage does with its partitions' records.
+type stageWork interface {
+	// load makes partition p this member's, going on from state (nil:
+	// none saved yet). Loading a partition already held replaces it.
+	load(p int32, state []byte) error
+	drop(p int32)
+	record(p int32, r *kgo.Record) error
+	// tick is called after every poll with the wall clock.
+	tick(now time.Time)
+	// emit produces, through t, what the records applied since the last
+	// emit produced; called before every commit.
+	emit(ctx context.Context, t *Txn) error
+	// state is partition p's state to commit.
+	state(p int32) ([]byte, error)
+}
+
+// stage runs a stageWork over the partitions a consumer group gives it.
+type stage struct {
+	name       string // for logs and state keys
+	cfg        *Config
+	group      string
+	stateTopic string
+	every      time.Duration
+	work       stageWork
+	txn        *Txn
+	sess       *kgo.GroupTransactSession
+
+	mu           sync.Mutex
+	added, taken []int32 // assignment changes since the last poll
+	owned        map[int32]uint64
+}
+
+// stageConfig is what differs between stages.
+type stageConfig struct {
+	name, topic, group, txnID, stateTopic string
+	every                                 time.Duration
+	member                                *SourceConfig // connection and membership settings
+}
+
+func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, error) {
+	st := &stage{name: sc.name, cfg: &sc.member.Config, group: sc.group, stateTopic: sc.stateTopic, every: sc.every, work: work, owned: map[int32]uint64{}}
+	base, err := sc.member.Opts()
+	if err != nil {
+		return nil, err
+	}
+	opts := append(base,
+		kgo.ConsumeTopics(sc.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ConsumerGroup(sc.group),
+		kgo.OnPartitionsAssigned(st.onAssigned),
+		kgo.OnPartitionsRevoked(st.onTaken),
+		kgo.OnPartitionsLost(st.onTaken),
+		kgo.TransactionalID(sc.txnID),
+		kgo.TransactionTimeout(txnTimeout),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
+		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
+	)
+	opts = append(opts, sc.member.groupOpts()...)
+	sess, err := kgo.NewGroupTransactSession(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %s: transactional session: %w", sc.name, err)
+	}
+	if err := sess.Begin(); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("kafka: %s: begin transaction: %w", sc.name, err)
+	}
+	st.sess = sess
+	st.txn = &Txn{sess: sess, group: sc.group}
+	return st, nil
+}
+
+func (st *stage) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, ps := range m {
+		st.added = append(st.added, ps...)
+	}
+}
+
+func (st *stage) onTaken(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, ps := range m {
+		st.taken = append(st.taken, ps...)
+	}
+}
+
+// run polls, applies and commits every st.every until ctx is done. It
+// returns nil when ctx is done; an error only when the stage cannot go on.
+func (st *stage) run(ctx context.Context) error {
+	last := time.Now()
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, max(time.Millisecond, st.every-time.Since(last)))
+		fs := st.sess.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := st.check(fs); err != nil {
+			return err
+		}
+		if err := st.reassign(ctx); err != nil {
+			return err
+		}
+		var rerr error
+		fs.EachRecord(func(r *kgo.Record) {
+			if rerr == nil && !r.Attrs.IsControl() {
+				if _, ok := st.owned[r.Partition]; ok {
+					rerr = st.work.record(r.Partition, r)
+				}
+			}
+		})
+		if rerr != nil {
+			return fmt.Errorf("kafka: %s: %w", st.name, rerr)
+		}
+		st.work.tick(time.Now())
+		if time.Since(last) >= st.every {
+			if err := st.commit(ctx); err != nil {
+				return err
+			}
+			last = time.Now()
+		}
+	}
+	return nil
+}
+
+// check returns the fatal fetch errors; franz-go retries the others.
+func (st *stage) check(fs kgo.Fetches) error {
+	var fatal error
+	fs.EachError(func(topic string, p int32, err error) {
+		var ke *kerr.Error
+		if fatal == nil && errors.As(err, &ke) && !ke.Retriable {
+			fatal = fmt.Errorf("kafka: %s: consume %s: %w", st.name, describeTP(topic, p), err)
+		} else if fatal == nil && errors.Is(err, kgo.ErrClientClosed) {
+			fatal = fmt.Errorf("kafka: %s: client closed", st.name)
+		}
+	})
+	return fatal
+}
+
+// reassign applies the assignment changes: taken partitions are dropped,
+// new ones loaded from their committed state.
+func (st *stage) reassign(ctx context.Context) error {
+	st.mu.Lock()
+	added, taken := st.added, st.taken
+	st.added, st.taken = nil, nil
+	st.mu.Unlock()
+	for _, p := range taken {
+		if _, ok := st.owned[p]; ok {
+			st.work.drop(p)
+			delete(st.owned, p)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	return st.load(ctx, added)
+}
+
+// load reads the committed states of ps and hands them to the work.
+func (st *stage) load(ctx context.Context, ps []int32) error {
+	owners := make([]string, len(ps))
+	for i, p := range ps {
+		owners[i] = st.owner(p)
+	}
+	rctx, cancel := context.WithTimeout(ctx, st.cfg.connectTimeout())
+	defer cancel()
+	states, err := readStates(rctx, st.cfg, st.stateTopic, owners)
+	if err != nil {
+		return fmt.Errorf("kafka: %s: %w", st.name, err)
+	}
+	for i, p := range ps {
+		saved := states[owners[i]]
+		if err := st.work.load(p, saved.payload); err != nil {
+			return fmt.Errorf("kafka: %s: state of partition %d: %w", st.name, p, err)
+		}
+		st.owned[p] = saved.gen
+	}
+	st.cfg.logger().Info("kafka: state restored", "stage", st.name, "partitions", fmt.Sprint(ps))
+	return nil
+}
+
+// owner is the state key prefix of partition p.
+func (st *stage) owner(p int32) string { return st.group + "/p" + strconv.Itoa(int(p)) }
+
+// commit produces what the work has, the states of the partitions held,
+// and commits them with the consumed offsets in one transaction. An abort
+// (a rebalance during it, a failed produce) sends every partition held back
+// to its committed state: franz-go rewinds the consumed offsets to match.
+func (st *stage) commit(ctx context.Context) error {
+	err := st.work.emit(ctx, st.txn)
+	ps := slices.Sorted(maps.Keys(st.owned))
+	for _, p := range ps {
+		if err != nil {
+			break
+		}
+		var state []byte
+		if state, err = st.work.state(p); err == nil {
+			for _, r := range stateRecords(st.stateTopic, st.owner(p), st.owned[p]+1, state) {
+				st.sess.Produce(ctx, r, st.txn.promise)
+			}
+		}
+	}
+	if ferr := st.sess.Client().Flush(ctx); err == nil {
+		err = ferr
+	}
+	st.txn.mu.Lock()
+	if err == nil {
+		err = st.txn.err
+	}
+	st.txn.err = nil
+	st.txn.mu.Unlock()
+	try := kgo.TryCommit
+	if err != nil {
+		try = kgo.TryAbort
+	}
+	committed, eerr := st.sess.End(ctx, try)
+	if eerr != nil {
+		return fmt.Errorf("kafka: %s: end transaction: %w", st.name, eerr)
+	}
+	if err := st.sess.Begin(); err != nil {
+		return fmt.Errorf("kafka: %s: begin transaction: %w", st.name, err)
+	}
+	if committed && err == nil {
+		for _, p := range ps {
+			if _, ok := st.owned[p]; ok {
+				st.owned[p]++
+			}
+		}
+		return nil
+	}
+	st.cfg.logger().Warn("kafka: transaction aborted, going back to the last committed state", "stage", st.name, "err", err)
+	return st.load(ctx, slices.Sorted(maps.Keys(st.owned)))
+}
+
+// close aborts the open transaction and leaves the group.
+func (st *stage) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), st.cfg.connectTimeout())
+	defer cancel()
+	if _, err := st.sess.End(ctx, kgo.TryAbort); err != nil && !errors.Is(err, context.Canceled) {
+		st.cfg.logger().Warn("kafka: abort transaction", "stage", st.name, "err", err)
+	}
+	st.sess.Close()
+}
