@@ -142,6 +142,7 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 		InstanceID:      *k.instanceID,
 		SessionTimeout:  *k.sessionTimeout,
 		ExactlyOnce:     *k.exactlyOnce && *k.group != "",
+		Alone:           true,
 		CommitInterval:  *k.commitEvery,
 		StateTopic:      *k.stateTopic,
 		TransactionalID: *k.txnID,

@@ -88,6 +88,12 @@ type SourceConfig struct {
 	// (Batch.Ended), and ends once Finished says the group has published
 	// everything.
 	BucketTopic string
+	// Alone makes an at-least-once group member fail once it holds only
+	// part of the input (another member joined): members that do not
+	// count together would each publish their partitions' counts as the
+	// windows'. The run command sets it; a library user may share
+	// partitions deliberately.
+	Alone bool
 	// Finished is polled by an UntilEnd member of a group that counts
 	// together: true ends the source (io.EOF).
 	Finished func() bool
@@ -118,6 +124,7 @@ type Source struct {
 	byPart [][]*source.Batch
 	ids    map[topicPartition]int32
 	until  map[topicPartition]*target // UntilEnd only
+	total  map[string]int             // partitions per topic at start (not UntilEnd)
 	paused map[string][]int32
 
 	mu       sync.Mutex
@@ -205,7 +212,7 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if cfg.UntilEnd {
 		err = s.listTargets(sctx, kadm.NewClient(cl))
 	} else {
-		_, err = TopicPartitions(sctx, cl, cfg.Topics...)
+		s.total, err = TopicPartitions(sctx, cl, cfg.Topics...)
 	}
 	cl.Close()
 	if err != nil {

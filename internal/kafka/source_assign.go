@@ -7,6 +7,7 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -107,4 +108,28 @@ func formatAssignment(m map[string][]int32) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// checkAlone fails an at-least-once group member that holds only part of
+// the input: members counting apart would each publish the count of their
+// partitions as the window's (unique counts do not add up), so the second
+// member of such a group stops both, loudly. Exactly-once members count
+// together (Member); an --until-end member has rules of its own (whole).
+func (s *Source) checkAlone() error {
+	if !s.cfg.Alone || !s.group || s.cfg.ExactlyOnce || s.until != nil || s.total == nil {
+		return nil
+	}
+	s.mu.Lock()
+	held := len(s.assigned)
+	s.mu.Unlock()
+	all := 0
+	for _, n := range s.total {
+		all += n
+	}
+	if held == 0 || held >= all {
+		return nil
+	}
+	return fmt.Errorf("kafka: group %s: this member holds %d of the input's %d partitions: another member joined. "+
+		"At-least-once members (--exactly-once=false) do not merge their counts, and unique counts of parts of the input do not add up; "+
+		"run one at-least-once member per group, or count together exactly once (the default)", s.cfg.Group, held, all)
 }

@@ -112,6 +112,10 @@ func (s *Source) fetchLoop(ctx context.Context) {
 				return
 			}
 		}
+		if err := s.checkAlone(); err != nil {
+			send(polled{err: err})
+			return
+		}
 		if s.announceChanges() && s.until != nil && s.cfg.BucketTopic != "" {
 			s.recheck.Store(true) // partitions already read to the end show no record
 		}
