@@ -103,7 +103,7 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group), buckets: map[int32]*bucketCounter{}}
+	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group), buckets: map[int32]*bucketCounter{}, log: sc.logger()}
 	cst, err := openStage(ctx, stageConfig{name: "count", topic: m.topic, group: m.topic, txnID: sc.transactionalID() + "-count", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc}, count)
 	if err != nil {
 		return err
@@ -117,7 +117,7 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 		count.dead = d
 		m.closers = append(m.closers, c)
 	}
-	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), observe: cfg.Observe}
+	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), observe: cfg.Observe, log: sc.logger()}
 	mst, err := openStage(ctx, stageConfig{name: "merge", topic: countTopic(sc.Group), group: countTopic(sc.Group), txnID: sc.transactionalID() + "-merge", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc}, mw)
 	if err != nil {
 		return err
@@ -133,7 +133,9 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			if err := st.run(sctx); err != nil {
+			// An error once the member is closing is the closing's
+			// (a commit cut short aborts): not a failure.
+			if err := st.run(sctx); err != nil && sctx.Err() == nil {
 				m.fail(err)
 			}
 		}()
@@ -241,10 +243,15 @@ func (m *Member) Close() error {
 // m.done once one covers every input partition up to where this member's
 // input ends (--until-end).
 func (m *Member) watchDone(ctx context.Context, c *Config, topic string, ends []bucket.End) {
-	cl, err := connect(ctx, c, kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+	// A short fetch wait: the done record is seen within it of the
+	// merge's commit, and a read_committed fetch may not be answered
+	// early when a transaction ends.
+	cl, err := connect(ctx, c, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(50*time.Millisecond),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
 	if err != nil {
-		m.fail(err)
+		if ctx.Err() == nil {
+			m.fail(err)
+		}
 		return
 	}
 	defer cl.Close()

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -34,6 +35,7 @@ type countWork struct {
 	inputs     *inputIDs
 	countTopic string
 	dead       pipeline.DeadLetters
+	log        *slog.Logger
 	buckets    map[int32]*bucketCounter
 	frames     bucket.Frames // decoding buffer
 	now        time.Time
@@ -46,10 +48,14 @@ type bucketCounter struct {
 	ends      map[int32]int64 // input id -> where it ended (--until-end)
 	finished  bool            // every input ended and every window flushed
 	lastEarly time.Time
+	// What the merge was last sent: a record goes only when there is
+	// something new (an idle stage commits nothing).
+	sentWM       int64
+	sentFinished bool
 }
 
 func (w *countWork) load(p int32, state []byte) error {
-	c := &bucketCounter{core: eventtime.New(w.win, w.wm), ends: map[int32]int64{}}
+	c := &bucketCounter{core: eventtime.New(w.win, w.wm), ends: map[int32]int64{}, sentWM: watermark.None}
 	c.core.Tick(w.clock())
 	if state != nil {
 		if err := c.restore(state); err != nil {
@@ -104,9 +110,9 @@ func (w *countWork) record(p int32, r *kgo.Record) error {
 	return nil
 }
 
-func (w *countWork) tick(now time.Time) {
+func (w *countWork) tick(now time.Time) (urgent bool) {
 	w.now = now
-	for _, c := range w.buckets {
+	for p, c := range w.buckets {
 		c.core.Tick(now)
 		if w.early > 0 && now.Sub(c.lastEarly) >= w.early {
 			c.core.Early()
@@ -116,9 +122,11 @@ func (w *countWork) tick(now time.Time) {
 			// Every input partition was read to its end: what the
 			// guards hold is settled and every window flushed final.
 			c.core.Finish()
-			c.finished = true
+			c.finished, urgent = true, true
+			w.log.Info("kafka: a bucket has counted its whole input", "stage", "count", "bucket", p)
 		}
 	}
+	return urgent
 }
 
 // emit sends each bucket's rejects to the dead letters and its results and
@@ -137,8 +145,11 @@ func (w *countWork) emit(ctx context.Context, t *Txn) error {
 		if c.finished {
 			counts.Ends = w.inputs.ends(c.ends)
 		}
-		w.buf = counts.AppendBinary(w.buf[:0])
-		t.sess.Produce(ctx, &kgo.Record{Topic: w.countTopic, Value: slices.Clone(w.buf)}, t.promise)
+		if len(counts.Results) > 0 || counts.Watermark != c.sentWM || c.finished != c.sentFinished {
+			w.buf = counts.AppendBinary(w.buf[:0])
+			t.sess.Produce(ctx, &kgo.Record{Topic: w.countTopic, Value: slices.Clone(w.buf)}, t.promise)
+			c.sentWM, c.sentFinished = counts.Watermark, c.finished
+		}
 		c.core.Clear()
 	}
 	if f, ok := w.dead.(interface{ Flush(context.Context) error }); ok && w.dead != nil {

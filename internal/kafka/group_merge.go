@@ -8,6 +8,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -29,6 +30,7 @@ type mergeWork struct {
 	sink       pipeline.Sink
 	// observe, if set, sees every result published (the member's stats).
 	observe func([]result.Result)
+	log     *slog.Logger
 
 	m      *merge.Merge // nil while this member does not merge
 	done   []bucket.End // the ends last announced done (nil: none)
@@ -75,7 +77,15 @@ func (w *mergeWork) record(_ int32, r *kgo.Record) error {
 	return w.m.Add(&w.counts)
 }
 
-func (w *mergeWork) tick(time.Time) {}
+// tick asks for a commit as soon as every bucket has ended: the members of
+// a backfill wait for the done record.
+func (w *mergeWork) tick(time.Time) bool {
+	if w.m == nil {
+		return false
+	}
+	ends, ended := w.m.Ended()
+	return ended && !slices.Equal(ends, w.done)
+}
 
 // emit publishes the merged results and, once every bucket has counted its
 // whole input, announces the group done (--until-end members wait for it).
@@ -101,6 +111,7 @@ func (w *mergeWork) emit(ctx context.Context, t *Txn) error {
 		return nil
 	}
 	w.done = ends
+	w.log.Info("kafka: the group has counted its whole input and published every window", "stage", "merge")
 	w.buf = (&bucket.Done{Ends: ends}).AppendBinary(w.buf[:0])
 	t.sess.Produce(ctx, &kgo.Record{Topic: w.countTopic, Value: slices.Clone(w.buf)}, t.promise)
 	return nil

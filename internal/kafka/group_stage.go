@@ -29,8 +29,9 @@ type stageWork interface {
 	load(p int32, state []byte) error
 	drop(p int32)
 	record(p int32, r *kgo.Record) error
-	// tick is called after every poll with the wall clock.
-	tick(now time.Time)
+	// tick is called after every poll with the wall clock; true asks
+	// for a commit now (the end of a backfill is not kept waiting).
+	tick(now time.Time) bool
 	// emit produces, through t, what the records applied since the last
 	// emit produced; called before every commit.
 	emit(ctx context.Context, t *Txn) error
@@ -63,6 +64,7 @@ type stageConfig struct {
 
 func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, error) {
 	st := &stage{name: sc.name, cfg: &sc.member.Config, group: sc.group, stateTopic: sc.stateTopic, every: sc.every, work: work, owned: map[int32]uint64{}}
+	st.txn = &Txn{group: sc.group}
 	base, err := sc.member.Opts()
 	if err != nil {
 		return nil, err
@@ -75,6 +77,7 @@ func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, err
 		kgo.OnPartitionsRevoked(st.onTaken),
 		kgo.OnPartitionsLost(st.onTaken),
 		kgo.TransactionalID(sc.txnID),
+		kgo.WithHooks(producedHook{st.txn}),
 		kgo.TransactionTimeout(txnTimeout),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
@@ -89,8 +92,7 @@ func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, err
 		sess.Close()
 		return nil, fmt.Errorf("kafka: %s: begin transaction: %w", sc.name, err)
 	}
-	st.sess = sess
-	st.txn = &Txn{sess: sess, group: sc.group}
+	st.sess, st.txn.sess = sess, sess
 	return st, nil
 }
 
@@ -138,8 +140,8 @@ func (st *stage) run(ctx context.Context) error {
 		if rerr != nil {
 			return fmt.Errorf("kafka: %s: %w", st.name, rerr)
 		}
-		st.work.tick(time.Now())
-		if time.Since(last) >= st.every {
+		urgent := st.work.tick(time.Now())
+		if urgent || time.Since(last) >= st.every {
 			if err := st.commit(ctx); err != nil {
 				return err
 			}
@@ -214,6 +216,9 @@ func (st *stage) owner(p int32) string { return st.group + "/p" + strconv.Itoa(i
 // to its committed state: franz-go rewinds the consumed offsets to match.
 func (st *stage) commit(ctx context.Context) error {
 	err := st.work.emit(ctx, st.txn)
+	if err == nil && st.txn.empty() {
+		return nil // nothing consumed or produced: the states are unchanged
+	}
 	ps := slices.Sorted(maps.Keys(st.owned))
 	for _, p := range ps {
 		if err != nil {
@@ -240,6 +245,7 @@ func (st *stage) commit(ctx context.Context) error {
 		try = kgo.TryAbort
 	}
 	committed, eerr := st.sess.End(ctx, try)
+	st.txn.produced.Store(false)
 	if eerr != nil {
 		return fmt.Errorf("kafka: %s: end transaction: %w", st.name, eerr)
 	}

@@ -125,7 +125,10 @@ type Source struct {
 	ids    map[topicPartition]int32
 	until  map[topicPartition]*target // UntilEnd only
 	total  map[string]int             // partitions per topic at start (not UntilEnd)
-	paused map[string][]int32
+	// endedNew says a partition was just read to its end; endsDue that
+	// the next barrier tells the pipeline (BucketTopic).
+	endedNew, endsDue bool
+	paused   map[string][]int32
 
 	mu       sync.Mutex
 	names    []topicPartition // by dense id

@@ -86,8 +86,12 @@ func (s *Source) fetchLoop(ctx context.Context) {
 				return
 			}
 			// Wake up now and then: a rebalance can make this member
-			// done without any record arriving.
+			// done without any record arriving; a member of a group
+			// that counts together waits for the group's done.
 			wake = time.Second
+			if s.cfg.BucketTopic != "" {
+				wake = 50 * time.Millisecond
+			}
 		}
 		if pollFor > 0 && (wake == 0 || pollFor < wake) {
 			wake = pollFor // the next transaction's commit
@@ -120,6 +124,13 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			s.recheck.Store(true) // partitions already read to the end show no record
 		}
 		fs.EachPartition(s.cut)
+		if s.endedNew {
+			// A partition read to its end: its end goes to the
+			// buckets at once, not at the next interval.
+			s.endedNew, s.endsDue = false, true
+			s.barrierq.Store(true)
+			s.cfg.logger().Info("kafka: partitions read to their end", "group", s.cfg.Group, "partitions", s.describeEnded())
+		}
 		s.interleave()
 		if len(s.queue) > 0 && !send(polled{batches: s.queue}) {
 			return
@@ -264,7 +275,7 @@ func (s *Source) cut(p kgo.FetchTopicPartition) {
 	// Done when the end offset was read, or a record at or past it shows
 	// that the offsets before it are gone (compacted away).
 	if tgt != nil && (len(recs) > 0 || p.Records[len(p.Records)-1].Offset+1 >= end) {
-		tgt.done = true
+		tgt.done, s.endedNew = true, s.cfg.BucketTopic != ""
 		s.pause(key) // records past the end would only be dropped
 	}
 }

@@ -47,10 +47,13 @@ func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
 		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
 		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
 	)...)
+	txn := &Txn{src: s, stateTopic: stateTopic, group: s.cfg.Group}
+	opts = append(opts, kgo.WithHooks(producedHook{txn}))
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka: transactional session: %w", err)
 	}
+	txn.sess = sess
 	tctx, cancel := context.WithTimeout(ctx, s.cfg.connectTimeout())
 	defer cancel()
 	if stateTopic != "" {
@@ -64,7 +67,7 @@ func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
 		return fmt.Errorf("kafka: begin transaction: %w", err)
 	}
 	s.cl = sess.Client()
-	s.txn = &Txn{src: s, sess: sess, stateTopic: stateTopic, group: s.cfg.Group}
+	s.txn = txn
 	s.resumed = make(chan struct{}, 1)
 	return nil
 }

@@ -164,7 +164,7 @@ func (s *Source) refresh(ctx context.Context) error {
 	}
 	for key, t := range s.until {
 		if pos, ok := committed[key.topic][key.partition]; ok && !t.done && pos >= t.end {
-			t.done = true
+			t.done, s.endedNew = true, s.cfg.BucketTopic != ""
 			s.pause(key)
 		}
 	}
@@ -327,13 +327,21 @@ func (s *Source) reopenTargets(ctx context.Context) error {
 	return s.refresh(ctx)
 }
 
-// endedBatches tells the pipeline which of this member's partitions are
-// read to their end, before every barrier: the splitter then sends their
-// ends in every transaction, so an aborted one loses none.
+// endedBatches tells the pipeline, before the barrier that follows a
+// partition's end, which of this member's partitions are read to their
+// end; the splitter sends the ends in that transaction. If it aborts,
+// reopenTargets reads them again, and the ends come again.
 func (s *Source) endedBatches() []*source.Batch {
-	if s.cfg.BucketTopic == "" || s.until == nil {
+	if s.cfg.BucketTopic == "" || s.until == nil || !s.endsDue {
 		return nil
 	}
+	s.endsDue = false
+	return s.ownedEnded()
+}
+
+// ownedEnded are frameless Ended batches of the partitions this member
+// holds that are read to their end.
+func (s *Source) ownedEnded() []*source.Batch {
 	var out []*source.Batch
 	for _, key := range s.sortedTargets() {
 		s.mu.Lock()
@@ -353,4 +361,15 @@ func (s *Source) Ends() []bucket.End {
 		out = append(out, bucket.End{Topic: key.topic, Partition: key.partition, Offset: s.until[key].end})
 	}
 	return out
+}
+
+// describeEnded lists the partitions of this member read to their end.
+func (s *Source) describeEnded() string {
+	var out []string
+	for _, b := range s.ownedEnded() {
+		if t, p, ok := s.Origin(b.Partition); ok {
+			out = append(out, describeTP(t, p))
+		}
+	}
+	return strings.Join(out, ",")
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -31,6 +32,24 @@ type Txn struct {
 
 	mu  sync.Mutex
 	err error // the first failed produce of the open transaction
+	// produced says a record was produced in the open transaction
+	// (producedHook, on the session's client).
+	produced atomic.Bool
+}
+
+// producedHook marks a transaction that has records: one with neither
+// records nor offsets is not ended (see empty).
+type producedHook struct{ t *Txn }
+
+func (h producedHook) OnProduceRecordBuffered(*kgo.Record) { h.t.produced.Store(true) }
+
+// empty says the open transaction has nothing to commit: no record produced,
+// no offset consumed. Such a transaction is left open rather than ended:
+// franz-go holds a session's lock for 500 ms after a commit without
+// offsets (it cannot tell that the broker has KIP-447), which would stall
+// every idle interval and the end of every run.
+func (t *Txn) empty() bool {
+	return !t.produced.Load() && len(t.sess.Client().UncommittedOffsets()) == 0
 }
 
 // Client is the transactional client: records produced through it are part
@@ -63,6 +82,9 @@ func (t *Txn) Save(ctx context.Context, state []byte) error {
 		return nil
 	}
 	defer t.src.resume()
+	if t.empty() {
+		return nil
+	}
 	if t.stateTopic != "" {
 		payload := encodePayload(t.src.partitionNames(), state)
 		for _, r := range stateRecords(t.stateTopic, t.group, t.gen+1, payload) {
@@ -84,6 +106,7 @@ func (t *Txn) Save(ctx context.Context, state []byte) error {
 		try = kgo.TryAbort
 	}
 	committed, err := t.sess.End(ctx, try)
+	t.produced.Store(false)
 	if err != nil {
 		return fmt.Errorf("kafka: end transaction: %w", err)
 	}
