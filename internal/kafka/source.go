@@ -128,7 +128,7 @@ type Source struct {
 	// endedNew says a partition was just read to its end; endsDue that
 	// the next barrier tells the pipeline (BucketTopic).
 	endedNew, endsDue bool
-	paused   map[string][]int32
+	paused            map[string][]int32
 
 	mu       sync.Mutex
 	names    []topicPartition // by dense id
