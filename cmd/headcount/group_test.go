@@ -30,6 +30,15 @@ func groupRepeat() int {
 	return 1
 }
 
+// skipShort skips under -short: make test runs these tests in its plain
+// step; its -short step is the -race one, where processes of a race build
+// counting 300,000 frames take minutes.
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the multi-member tests run in the plain test step")
+	}
+}
+
 // groupRun is one multi-member scenario on the real broker: a generated
 // input (late frames, bit flips) on a 6-partition topic, its independent
 // count, and the topics and group of the members.
@@ -173,6 +182,7 @@ func (g *groupRun) check(t *testing.T) {
 // has published everything, and the latest revision of every minute equals
 // the independent count, with no revision twice.
 func TestGroupBackfillKillRealBroker(t *testing.T) {
+	skipShort(t)
 	for i := range groupRepeat() {
 		t.Run(fmt.Sprint("run", i), func(t *testing.T) {
 			g := newGroupRun(t, 300000, uint64(20+i))
@@ -207,6 +217,7 @@ func TestGroupBackfillKillRealBroker(t *testing.T) {
 // input is complete the live members stop and one --until-end member
 // finishes. The output is exact, every revision once.
 func TestGroupLiveMembersRealBroker(t *testing.T) {
+	skipShort(t)
 	for i := range groupRepeat() {
 		t.Run(fmt.Sprint("run", i), func(t *testing.T) {
 			g := newGroupRun(t, 200000, uint64(40+i))

@@ -176,14 +176,20 @@ func (m *Member) prepareTopics(ctx context.Context, sc *SourceConfig, buckets in
 			buckets = max(buckets, n)
 		}
 	}
-	for _, t := range []Topic{
+	// Created at once: each creation is a round trip to the controller.
+	topics := []Topic{
 		{Name: m.topic, Partitions: int32(buckets)},
 		{Name: countTopic(sc.Group), Partitions: 1},
 		{Name: sc.StateTopic, Partitions: 1, Compact: true},
-	} {
-		if _, err := EnsureTopic(tctx, cl, t); err != nil {
-			return nil, fmt.Errorf("kafka: group %s: %w", sc.Group, err)
-		}
+	}
+	errs := make([]error, len(topics))
+	var wg sync.WaitGroup
+	for i, t := range topics {
+		wg.Go(func() { _, errs[i] = EnsureTopic(tctx, cl, t) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("kafka: group %s: %w", sc.Group, err)
 	}
 	have, err := TopicPartitions(tctx, cl, m.topic)
 	if err != nil {

@@ -73,6 +73,9 @@ func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, err
 		kgo.ConsumeTopics(sc.topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.ConsumerGroup(sc.group),
+		// The stage's topic may have just been created: its metadata
+		// is asked for again soon rather than after franz-go's 5 s.
+		kgo.MetadataMinAge(100*time.Millisecond),
 		kgo.OnPartitionsAssigned(st.onAssigned),
 		kgo.OnPartitionsRevoked(st.onTaken),
 		kgo.OnPartitionsLost(st.onTaken),
