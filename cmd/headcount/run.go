@@ -108,6 +108,15 @@ func runRun(args []string) int {
 	begin := time.Now()
 	stats, err := pipeline.Run(ctx, ends.src, ends.results, o.cfg)
 	stopObserving()
+	if m := ends.member; m != nil {
+		// In a group, counted is what this member parsed and sent to
+		// the buckets; the rejects and results are those of its own
+		// buckets and merge.
+		stats.Results = m.Published()
+		for r, n := range m.Rejected() {
+			stats.Rejected[r] += n
+		}
+	}
 	if ends.member != nil && errors.Is(err, context.Canceled) {
 		select {
 		case <-ends.member.Failed():

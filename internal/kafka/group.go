@@ -27,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/headcount/headcount/internal/bucket"
+	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/pipeline"
 	"github.com/headcount/headcount/internal/result"
 	"github.com/headcount/headcount/internal/watermark"
@@ -71,6 +72,24 @@ type Member struct {
 	err     error
 	failed  chan struct{}
 	done    atomic.Bool
+
+	// What this member's steps counted, for the run's summary.
+	published atomic.Uint64
+	rejected  [frame.NumReasons]atomic.Uint64
+}
+
+// Published is the number of results this member's merge published
+// (committed or not: an aborted commit publishes them again).
+func (m *Member) Published() uint64 { return m.published.Load() }
+
+// Rejected is the number of frames this member's buckets rejected, by
+// reason (frames that do not parse are the pipeline's).
+func (m *Member) Rejected() [frame.NumReasons]uint64 {
+	var out [frame.NumReasons]uint64
+	for i := range out {
+		out[i] = m.rejected[i].Load()
+	}
+	return out
 }
 
 // Topic names of a group's internal topics.
@@ -103,7 +122,7 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group), buckets: map[int32]*bucketCounter{}, log: sc.logger()}
+	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group), buckets: map[int32]*bucketCounter{}, log: sc.logger(), rejected: &m.rejected}
 	cst, err := openStage(ctx, stageConfig{name: "count", topic: m.topic, group: m.topic, txnID: sc.transactionalID() + "-count", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc}, count)
 	if err != nil {
 		return err
@@ -117,7 +136,13 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 		count.dead = d
 		m.closers = append(m.closers, c)
 	}
-	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), observe: cfg.Observe, log: sc.logger()}
+	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), log: sc.logger()}
+	mw.observe = func(rs []result.Result) {
+		m.published.Add(uint64(len(rs)))
+		if cfg.Observe != nil {
+			cfg.Observe(rs)
+		}
+	}
 	mst, err := openStage(ctx, stageConfig{name: "merge", topic: countTopic(sc.Group), group: countTopic(sc.Group), txnID: sc.transactionalID() + "-merge", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc}, mw)
 	if err != nil {
 		return err
@@ -252,7 +277,7 @@ func (m *Member) watchDone(ctx context.Context, c *Config, topic string, ends []
 	// A short fetch wait: the done record is seen within it of the
 	// merge's commit, and a read_committed fetch may not be answered
 	// early when a transaction ends.
-	cl, err := connect(ctx, c, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(50*time.Millisecond),
+	cl, err := connect(ctx, c, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(20*time.Millisecond),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
 	if err != nil {
 		if ctx.Err() == nil {

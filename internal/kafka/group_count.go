@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -22,6 +23,7 @@ import (
 	"github.com/headcount/headcount/internal/binio"
 	"github.com/headcount/headcount/internal/bucket"
 	"github.com/headcount/headcount/internal/eventtime"
+	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/pipeline"
 	"github.com/headcount/headcount/internal/watermark"
 	"github.com/headcount/headcount/internal/window"
@@ -36,6 +38,7 @@ type countWork struct {
 	countTopic string
 	dead       pipeline.DeadLetters
 	log        *slog.Logger
+	rejected   *[frame.NumReasons]atomic.Uint64 // the member's totals
 	buckets    map[int32]*bucketCounter
 	frames     bucket.Frames // decoding buffer
 	now        time.Time
@@ -135,6 +138,9 @@ func (w *countWork) emit(ctx context.Context, t *Txn) error {
 	for _, p := range slices.Sorted(maps.Keys(w.buckets)) {
 		c := w.buckets[p]
 		for _, r := range c.core.Rejects() {
+			if w.rejected != nil {
+				w.rejected[r.Reason].Add(1)
+			}
 			if w.dead != nil {
 				if err := w.dead.Reject(r.Partition, r.Offset, r.Frame, r.Reason); err != nil {
 					return err

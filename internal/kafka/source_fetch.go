@@ -90,7 +90,7 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			// that counts together waits for the group's done.
 			wake = time.Second
 			if s.cfg.BucketTopic != "" {
-				wake = 50 * time.Millisecond
+				wake = 20 * time.Millisecond
 			}
 		}
 		if pollFor > 0 && (wake == 0 || pollFor < wake) {
