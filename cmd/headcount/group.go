@@ -5,6 +5,7 @@ import (
 
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/pipeline"
+	"github.com/headcount/headcount/internal/result"
 )
 
 // together says whether run is a member of a group that counts together:
@@ -60,6 +61,11 @@ func (o *runOpts) openMember(ctx context.Context) (*runEnds, error) {
 			CommitInterval: *k.commitEvery, StateTopic: *k.stateTopic, TransactionalID: *k.txnID,
 		},
 		Window: o.cfg.Window, Watermark: o.cfg.Watermark, Early: o.cfg.Early, Buckets: *k.buckets,
+		Observe: func(rs []result.Result) {
+			if tap := o.tap.Load(); tap != nil {
+				_ = (*tap).Write(ctx, rs) // the dashboard's tee of a sink that drops
+			}
+		},
 		OpenResults: func(txn *kafka.Txn) (pipeline.Sink, func() error, error) {
 			k.txn = txn
 			return k.openOutput(ctx, o.out, o.create)

@@ -12,6 +12,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,6 +40,9 @@ type runOpts struct {
 	// files are cut back to when the run resumes (nil: a first run).
 	saver   *checkpoint.File
 	lengths []int64
+	// tap, once set, sees the results a group member's merge publishes
+	// (the dashboard), from the merge's goroutine.
+	tap atomic.Pointer[pipeline.Sink]
 }
 
 // parseRun parses and validates run's flags; a nil result means exit with
@@ -301,7 +305,12 @@ func (o *runOpts) observe(ctx context.Context, e *runEnds) (stop func(), err err
 			return stop, err
 		}
 		observers = append(observers, m.Observe, board.Observe)
-		e.results = board.Tee(e.results)
+		if e.member != nil {
+			tap := board.Tee(discard{})
+			o.tap.Store(&tap)
+		} else {
+			e.results = board.Tee(e.results)
+		}
 		slog.Info("serving", "dashboard", "http://"+addr.String()+"/", "metrics", "http://"+addr.String()+"/metrics")
 	}
 	tty := progress.IsTerminal(os.Stderr)

@@ -118,10 +118,15 @@ func (c *Core) Offer(p int32, f Frame) {
 // without a frame: in a group that counts together, each bucket's core
 // learns every input partition's clock this way (bucket.Frames.Clock), so
 // a bucket with few of a partition's users, or none, does not hold the
-// merge back. ts must be one the partition's frames vouch for, never a
-// single frame's: it is not checked by the jump guard.
+// merge back. ts must be one the partition's frames vouch for (a median),
+// never a single frame's. A ts no frame could have (before --min-ts, past
+// --max-future) or a jump (only frames confirm one, through the guard) is
+// ignored.
 func (c *Core) Heartbeat(p int32, ts int64) {
 	part := c.partition(p)
+	if !part.Plausible(ts, c.nowSec) {
+		return
+	}
 	part.Seen(c.now)
 	if part.Observe(ts) {
 		c.advance(c.wm.Watermark(c.now))

@@ -306,3 +306,51 @@ func seq(n int) []int {
 	}
 	return s
 }
+
+// A heartbeat moves a partition's clock like a frame: a bucket with no
+// user of partition 1 still closes its windows by partition 1's time. A
+// heartbeat no frame could have (before --min-ts, past --max-future, or a
+// jump the guard has not confirmed) moves nothing.
+func TestHeartbeat(t *testing.T) {
+	const t0 = 1468244400
+	win, wm := runDefaults()
+	now := time.Unix(t0+10*3600, 0) // replayed history: max-future is far
+
+	for _, tc := range []struct {
+		name  string
+		beat  int64
+		final bool // minute t0 is final after the heartbeat
+	}{
+		{"a plausible time", t0 + 70, true},
+		{"not yet past the end and the lateness", t0 + 62, false},
+		{"before --min-ts", 5, false},
+		{"past --max-future", t0 + 12*3600, false},
+		{"a jump (within --max-future)", t0 + 30 + 2*3600, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(win, wm)
+			c.Tick(now)
+			c.Assign(0)
+			c.Assign(1)
+			// Partition 0 is far ahead; partition 1's one frame is at
+			// t0+30 and holds minute t0 open.
+			for i := range 5 {
+				c.Offer(0, Frame{TS: t0 + 100 + int64(i), Hash: uint64(i + 1), Offset: int64(i)})
+			}
+			for i := range 4 {
+				c.Offer(1, Frame{TS: t0 + 30, Hash: uint64(100 + i), Offset: int64(i)})
+			}
+			if rs := c.Results(); len(rs) != 0 {
+				t.Fatalf("results before the heartbeat: %v", rs)
+			}
+			c.Heartbeat(1, tc.beat)
+			final := false
+			for _, r := range c.Results() {
+				final = final || (r.Final && r.Start.Unix() == t0)
+			}
+			if final != tc.final {
+				t.Errorf("heartbeat at t0%+d: minute t0 final = %v, want %v (results %v)", tc.beat-t0, final, tc.final, c.Results())
+			}
+		})
+	}
+}

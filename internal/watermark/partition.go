@@ -32,6 +32,17 @@ func (p *Partition) Observe(ts int64) bool {
 	return false
 }
 
+// Plausible says whether ts may move the partition's clock without a frame
+// (a heartbeat: eventtime.Core.Heartbeat): within the bounds every frame is
+// held to, and no jump, which only frames confirm (the guard).
+func (p *Partition) Plausible(ts, now int64) bool {
+	c := p.cfg
+	if ts < c.MinTS || (c.MaxFuture > 0 && ts > addSat(now, p.sec.maxFuture)) {
+		return false
+	}
+	return c.MaxJump <= 0 || p.max == math.MinInt64 || ts <= p.max || p.near(ts, p.max)
+}
+
 // Watermark is the partition's own watermark: its largest ts minus the
 // lateness, or None before its first accepted frame.
 func (p *Partition) Watermark() int64 {
