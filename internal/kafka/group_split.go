@@ -29,6 +29,8 @@ type splitter struct {
 	parts   map[int32]*splitPart
 	buf     []byte
 	shipped uint64
+	// ready waits until the bucket topic exists (once: then nil).
+	ready func(context.Context) error
 }
 
 // splitPart is what one input partition has for each bucket.
@@ -44,8 +46,8 @@ type splitPart struct {
 // clockSample is how sparsely frames are sampled for the clock.
 const clockSample = 8
 
-func newSplitter(txn *Txn, topic string, buckets int, origin func(int32) (string, int32, bool)) *splitter {
-	return &splitter{txn: txn, topic: topic, buckets: buckets, origin: origin, parts: map[int32]*splitPart{}}
+func newSplitter(txn *Txn, topic string, buckets int, origin func(int32) (string, int32, bool), ready func(context.Context) error) *splitter {
+	return &splitter{txn: txn, topic: topic, buckets: buckets, origin: origin, parts: map[int32]*splitPart{}, ready: ready}
 }
 
 func (s *splitter) part(p int32) *splitPart {
@@ -78,6 +80,12 @@ func (s *splitter) End(p int32, end int64) { s.part(p).end = end }
 // Ship produces one record per input partition and bucket with frames (or
 // an end to tell) into the open transaction; Txn.Save waits for them.
 func (s *splitter) Ship(ctx context.Context) error {
+	if s.ready != nil && len(s.parts) > 0 {
+		if err := s.ready(ctx); err != nil {
+			return err
+		}
+		s.ready = nil
+	}
 	for _, sp := range s.parts {
 		clock := int64(bucket.NoClock)
 		if len(sp.sample) > 0 {

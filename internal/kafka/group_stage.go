@@ -46,6 +46,7 @@ type stage struct {
 	group      string
 	stateTopic string
 	every      time.Duration
+	ready      func(context.Context) error // the topics exist
 	work       stageWork
 	txn        *Txn
 	sess       *kgo.GroupTransactSession
@@ -60,10 +61,11 @@ type stageConfig struct {
 	name, topic, group, txnID, stateTopic string
 	every                                 time.Duration
 	member                                *SourceConfig // connection and membership settings
+	ready                                 func(context.Context) error
 }
 
 func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, error) {
-	st := &stage{name: sc.name, cfg: &sc.member.Config, group: sc.group, stateTopic: sc.stateTopic, every: sc.every, work: work, owned: map[int32]uint64{}}
+	st := &stage{name: sc.name, cfg: &sc.member.Config, group: sc.group, stateTopic: sc.stateTopic, every: sc.every, ready: sc.ready, work: work, owned: map[int32]uint64{}}
 	st.txn = &Txn{group: sc.group}
 	base, err := sc.member.Opts()
 	if err != nil {
@@ -192,6 +194,11 @@ func (st *stage) load(ctx context.Context, ps []int32) error {
 	owners := make([]string, len(ps))
 	for i, p := range ps {
 		owners[i] = st.owner(p)
+	}
+	if st.ready != nil {
+		if err := st.ready(ctx); err != nil {
+			return err
+		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, st.cfg.connectTimeout())
 	defer cancel()
