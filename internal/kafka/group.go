@@ -127,7 +127,7 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 	sctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group), buckets: map[int32]*bucketCounter{}, log: sc.logger(), rejected: &m.rejected}
-	cst, err := openStage(ctx, stageConfig{name: "count", topic: m.topic, group: m.topic, txnID: sc.transactionalID() + "-count", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc, ready: m.topics}, count)
+	cst, err := openStage(ctx, stageConfig{name: "count", topic: m.topic, group: m.topic, txnID: sc.transactionalID() + "-count", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc, ready: m.topics, plain: true}, count)
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,9 @@ type stageConfig struct {
 	every                                 time.Duration
 	member                                *SourceConfig // connection and membership settings
 	ready                                 func(context.Context) error
+	// plain turns lz4 off: the count stage's states are sets of 64-bit
+	// hashes, which do not compress.
+	plain bool
 }
 
 func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, error) {
@@ -89,6 +92,9 @@ func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, err
 		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
 	)
 	opts = append(opts, sc.member.groupOpts()...)
+	if sc.plain {
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
+	}
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %s: transactional session: %w", sc.name, err)
