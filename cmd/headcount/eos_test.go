@@ -22,13 +22,55 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// chaosKills is how many SIGKILLs the chaos test lands (HEADCOUNT_CHAOS_KILLS
-// sets it for a longer run by hand, with a larger HEADCOUNT_CHAOS_FRAMES).
-func chaosKills() int {
-	if n, err := strconv.Atoi(os.Getenv("HEADCOUNT_CHAOS_KILLS")); err == nil && n > 0 {
+// envCount is the positive integer in environment variable name, or def:
+// the crash tests run longer by hand (scripts/chaos) than in make test.
+func envCount(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
 		return n
 	}
-	return 10
+	return def
+}
+
+// chaosKills is how many SIGKILLs the chaos test lands (HEADCOUNT_CHAOS_KILLS
+// sets it for a longer run by hand, with a larger HEADCOUNT_CHAOS_FRAMES).
+func chaosKills() int { return envCount("HEADCOUNT_CHAOS_KILLS", 10) }
+
+// committedFrames is how many records of its input the group has
+// committed. A new broker answers COORDINATOR_NOT_AVAILABLE until its
+// offsets topic is made: asked again for a minute.
+func committedFrames(t *testing.T, adm *kadm.Client, group string) int64 {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		offs, err := adm.FetchOffsets(context.Background(), group)
+		if err == nil {
+			var sum int64
+			offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
+			return sum
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkDeadOnce checks that a read_committed reader of the dead-letter
+// topic sees want frames, each once (by input partition and offset).
+func checkDeadOnce(t *testing.T, ctx context.Context, conn kafka.Config, topic string, want int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, rec := range kafkatest.ReadCommitted(t, ctx, conn, topic) {
+		h := kafkatest.Headers(rec)
+		seen[h[kafka.HeaderPartition]+"/"+h[kafka.HeaderOffset]]++
+	}
+	twice := 0
+	for _, c := range seen {
+		if c > 1 {
+			twice++
+		}
+	}
+	if len(seen) != want || twice > 0 {
+		t.Errorf("%d dead letters (%d twice), want the %d flipped frames once each", len(seen), twice, want)
+	}
 }
 
 // TestExactlyOnceChaosRealBroker: a generated backfill (late and bit-flipped
@@ -70,22 +112,7 @@ func TestExactlyOnceChaosRealBroker(t *testing.T) {
 		"--group", group, "--instance-id", "m1", "--until-end", "--commit-interval", "50ms", "--min-ts", "0", "--quiet"}
 
 	adm := kadm.NewClient(kafkatest.Client(t, conn))
-	// committed is how many records of the input the group has committed.
-	committed := func() int64 {
-		// A new broker answers COORDINATOR_NOT_AVAILABLE until its
-		// offsets topic is made: ask again for a while.
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-			offs, err := adm.FetchOffsets(context.Background(), group)
-			if err == nil {
-				var sum int64
-				offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
-				return sum
-			}
-			if time.Now().After(deadline) {
-				t.Fatal(err)
-			}
-		}
-	}
+	committed := func() int64 { return committedFrames(t, adm, group) }
 	r := rand.New(rand.NewPCG(5, 6))
 	kills, starts := 0, 0
 	for kills < chaosKills() {
@@ -138,20 +165,7 @@ func TestExactlyOnceChaosRealBroker(t *testing.T) {
 			t.Errorf("minute %s: %d users, want %d", time.Unix(ts, 0).UTC(), got[ts], users)
 		}
 	}
-	deadSeen := map[string]int{}
-	for _, rec := range kafkatest.ReadCommitted(t, ctx, conn, dead) {
-		h := kafkatest.Headers(rec)
-		deadSeen[h[kafka.HeaderPartition]+"/"+h[kafka.HeaderOffset]]++
-	}
-	twice := 0
-	for _, c := range deadSeen {
-		if c > 1 {
-			twice++
-		}
-	}
-	if len(deadSeen) != flipped || twice > 0 {
-		t.Errorf("%d dead letters (%d twice), want the %d flipped frames once each", len(deadSeen), twice, flipped)
-	}
+	checkDeadOnce(t, ctx, conn, dead, flipped)
 }
 
 // independentCount counts unique users per minute of the file with an

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,12 +22,7 @@ import (
 
 // groupRepeat is how many times the multi-member tests run their scenario
 // (HEADCOUNT_GROUP_REPEAT sets more, as scripts/chaos does).
-func groupRepeat() int {
-	if n, err := strconv.Atoi(os.Getenv("HEADCOUNT_GROUP_REPEAT")); err == nil && n > 0 {
-		return n
-	}
-	return 1
-}
+func groupRepeat() int { return envCount("HEADCOUNT_GROUP_REPEAT", 1) }
 
 // skipShort skips under -short: make test runs these tests in its plain
 // step; its -short step is the -race one, where processes of a race build
@@ -108,23 +102,7 @@ func (g *groupRun) produce(t *testing.T, from, to int) {
 }
 
 // committed is how many input records the group has committed.
-func (g *groupRun) committed(t *testing.T) int64 {
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		offs, err := g.adm.FetchOffsets(context.Background(), g.group)
-		if err == nil {
-			var sum int64
-			offs.Each(func(o kadm.OffsetResponse) {
-				if o.Topic == g.in {
-					sum += o.At
-				}
-			})
-			return sum
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-	}
-}
+func (g *groupRun) committed(t *testing.T) int64 { return committedFrames(t, g.adm, g.group) }
 
 // waitExit waits for p to end with status 0.
 func waitExit(t *testing.T, name string, p *started, within time.Duration) {
@@ -159,21 +137,8 @@ func (g *groupRun) check(t *testing.T) {
 	if len(got) != len(g.want) {
 		t.Errorf("%d minutes in the output, want %d", len(got), len(g.want))
 	}
-	seen := map[string]int{}
-	for _, rec := range kafkatest.ReadCommitted(t, ctx, g.conn, g.dead) {
-		h := kafkatest.Headers(rec)
-		seen[h[kafka.HeaderPartition]+"/"+h[kafka.HeaderOffset]]++
-	}
-	twice := 0
-	for _, c := range seen {
-		if c > 1 {
-			twice++
-		}
-	}
-	if len(seen) != g.flipped || twice > 0 {
-		t.Errorf("%d dead letters (%d twice), want the %d flipped frames once each", len(seen), twice, g.flipped)
-	}
-	t.Logf("%d minutes, %d wrong; %d flipped frames in the dead letters once each", len(g.want), wrong, g.flipped)
+	checkDeadOnce(t, ctx, g.conn, g.dead, g.flipped)
+	t.Logf("%d minutes, %d wrong; %d flipped frames", len(g.want), wrong, g.flipped)
 }
 
 // TestGroupBackfillKillRealBroker: three members count a backfill on six
