@@ -135,7 +135,10 @@ func ReadAll(t testing.TB, ctx context.Context, conn kafka.Config, topic string)
 
 // ReadCommitted reads every committed record of topic, as a read_committed
 // consumer sees it, up to the last stable offsets it lists first. Aborted
-// records and transaction markers are left out.
+// records and transaction markers are left out. It first waits (within ctx)
+// until no transaction is open on the topic: a killed producer's is aborted
+// by the broker only after its timeout, and until then it hides everything
+// written after it began.
 func ReadCommitted(t testing.TB, ctx context.Context, conn kafka.Config, topic string) []*kgo.Record {
 	t.Helper()
 	return read(t, ctx, conn, topic, true)
@@ -154,6 +157,7 @@ func read(t testing.TB, ctx context.Context, conn kafka.Config, topic string, co
 	list := adm.ListEndOffsets
 	if committed {
 		list = adm.ListCommittedOffsets
+		settled(t, ctx, adm, topic)
 	}
 	ends, err := list(ctx, topic)
 	if err != nil {
@@ -191,6 +195,41 @@ func read(t testing.TB, ctx context.Context, conn kafka.Config, topic string, co
 		})
 	}
 	return recs
+}
+
+// settled waits until topic's last stable offsets reach its end offsets.
+func settled(t testing.TB, ctx context.Context, adm *kadm.Client, topic string) {
+	t.Helper()
+	for {
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		stable, serr := adm.ListCommittedOffsets(ctx, topic)
+		if err == nil {
+			err = serr
+		}
+		if err == nil {
+			err = stable.Error()
+		}
+		if err != nil {
+			t.Fatalf("end offsets of %s: %v", topic, err)
+		}
+		open := false
+		ends.Each(func(o kadm.ListedOffset) {
+			if s, ok := stable.Lookup(topic, o.Partition); !ok || s.Offset < o.Offset {
+				open = true
+			}
+		})
+		if !open {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("a transaction on %s stayed open: %v", topic, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Headers returns a record's headers as a map (the last value of a repeated
