@@ -72,6 +72,10 @@ type Member struct {
 	err     error
 	failed  chan struct{}
 	done    atomic.Bool
+	// leave, for an --until-end member with an instance id, takes it out
+	// of its groups at Close: a static member's partitions otherwise wait
+	// for its session, and a backfill that ended is not restarted.
+	leave func()
 	// Closed once the internal topics exist, or could not be created
 	// (topicsErr).
 	topicsReady chan struct{}
@@ -172,6 +176,10 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 	sc.ExactlyOnce, sc.BucketTopic = true, m.topic
 	if sc.UntilEnd {
 		sc.Finished = m.done.Load
+		if sc.InstanceID != "" {
+			cfg := sc.Config
+			m.leave = func() { leaveStatic(&cfg, sc.InstanceID, sc.Group, m.topic, countTopic(sc.Group)) }
+		}
 	}
 	if m.src, err = NewSource(ctx, sc); err != nil {
 		return err
@@ -295,6 +303,9 @@ func (m *Member) Close() error {
 	}
 	if m.src != nil {
 		errs = append(errs, m.src.Close())
+	}
+	if m.leave != nil {
+		m.leave()
 	}
 	return errors.Join(errs...)
 }

@@ -2,11 +2,13 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/headcount/headcount/internal/kafka"
@@ -85,11 +87,75 @@ func membersCountTogether(t *testing.T, conn kafka.Config) {
 	}
 }
 
+// TestUntilEndAfterLiveMembers: a live member (no --until-end) counts the
+// whole input and stops; an --until-end member started then finds every
+// partition already committed to its end (no record will come to show it)
+// and must still flush the windows and end.
+func TestUntilEndAfterLiveMembers(t *testing.T) {
+	onEveryBroker(t, untilEndAfterLive)
+}
+
+func untilEndAfterLive(t *testing.T, conn kafka.Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	in, out, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "group")
+	prod := kafkatest.Client(t, conn, kgo.DefaultProduceTopic(in))
+	if _, err := kafka.EnsureTopic(ctx, prod, kafka.Topic{Name: in, Partitions: 3}); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	for i := range 3000 {
+		recs = append(recs, &kgo.Record{Partition: int32(i % 3), Value: fmt.Appendf(nil, `{"uid":"u%d","ts":%d}`, i%101, 1468244400+i/10)})
+	}
+	if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := pipeline.DefaultConfig()
+	live, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- runMemberUntil(live, conn, cfg, in, out, group, "", false) }() // dynamic: it leaves
+	adm := kadm.NewClient(prod)
+	for {
+		offs, err := adm.FetchOffsets(ctx, group)
+		var sum int64
+		if err == nil {
+			offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
+		}
+		if sum == int64(len(recs)) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the live member committed %d of %d frames", sum, len(recs))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	stop()
+	<-done
+	if err := runMember(ctx, conn, cfg, in, out, group, "backfill"); err != nil {
+		t.Fatal(err)
+	}
+	finals := 0
+	for _, r := range kafkatest.ReadCommitted(t, ctx, conn, out) {
+		if res, err := result.Decode(r.Value); err == nil && res.Final {
+			finals++
+		}
+	}
+	if finals < 5 {
+		t.Fatalf("%d final results, want the 5 minutes at least", finals)
+	}
+}
+
 // runMember runs one member to the end of the input, as the run command
 // does.
 func runMember(ctx context.Context, conn kafka.Config, cfg pipeline.Config, in, out, group, id string) error {
+	return runMemberUntil(ctx, conn, cfg, in, out, group, id, true)
+}
+
+// runMemberUntil runs one member, with --until-end or until ctx is done.
+func runMemberUntil(ctx context.Context, conn kafka.Config, cfg pipeline.Config, in, out, group, id string, untilEnd bool) error {
 	m, err := kafka.NewMember(ctx, kafka.MemberConfig{
-		Source: kafka.SourceConfig{Config: conn, Topics: []string{in}, Group: group, UntilEnd: true, CommitInterval: 100 * time.Millisecond, InstanceID: id},
+		Source: kafka.SourceConfig{Config: conn, Topics: []string{in}, Group: group, UntilEnd: untilEnd, CommitInterval: 100 * time.Millisecond, InstanceID: id},
 		Window: cfg.Window, Watermark: cfg.Watermark,
 		OpenResults: func(txn *kafka.Txn) (pipeline.Sink, func() error, error) {
 			s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: out, Txn: txn})
@@ -106,6 +172,9 @@ func runMember(ctx context.Context, conn kafka.Config, cfg pipeline.Config, in, 
 	_, err = pipeline.Run(ctx, m.Source(), discardResults{}, cfg)
 	if cerr := m.Close(); err == nil {
 		err = cerr
+	}
+	if !untilEnd && errors.Is(err, context.Canceled) {
+		return nil
 	}
 	return err
 }

@@ -208,20 +208,26 @@ func (s *Source) commitAtClose() bool {
 // backfill has ended, however it ended: franz-go's Close leaves a static
 // member's partitions reserved for its session timeout, for a restart, and
 // a backfill that is over is not restarted: the next member must not wait.
-func (s *Source) leaveStatic() {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.connectTimeout())
+func (s *Source) leaveStatic() { leaveStatic(&s.cfg.Config, s.cfg.InstanceID, s.cfg.Group) }
+
+// leaveStatic takes static member id out of groups.
+func leaveStatic(c *Config, id string, groups ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.connectTimeout())
 	defer cancel()
-	cl, err := connect(ctx, &s.cfg.Config)
-	if err == nil {
-		defer cl.Close()
-		var resp kadm.LeaveGroupResponses
-		resp, err = kadm.NewClient(cl).LeaveGroup(ctx, kadm.LeaveGroup(s.cfg.Group).InstanceIDs(s.cfg.InstanceID).Reason("headcount --until-end ended"))
+	cl, err := connect(ctx, c)
+	if err != nil {
+		c.logger().Warn("kafka: leaving the groups failed; their partitions wait for this member's session timeout", "groups", groups, "instance", id, "err", err)
+		return
+	}
+	defer cl.Close()
+	for _, g := range groups {
+		resp, err := kadm.NewClient(cl).LeaveGroup(ctx, kadm.LeaveGroup(g).InstanceIDs(id).Reason("headcount --until-end ended"))
 		if err == nil {
 			err = resp.Error()
 		}
-	}
-	if err != nil {
-		s.cfg.logger().Warn("kafka: leaving the group failed; its partitions wait for this member's session timeout", "group", s.cfg.Group, "instance", s.cfg.InstanceID, "err", err)
+		if err != nil {
+			c.logger().Warn("kafka: leaving the group failed; its partitions wait for this member's session timeout", "group", g, "instance", id, "err", err)
+		}
 	}
 }
 
@@ -324,7 +330,15 @@ func (s *Source) reopenTargets(ctx context.Context) error {
 			s.paused = nil
 		}
 	}
-	return s.refresh(ctx)
+	if err := s.refresh(ctx); err != nil {
+		return err
+	}
+	// The partitions this member now holds that are read to their end
+	// (by it, or already when it started: no record will come to show
+	// it) go to the buckets with the next barrier, at once.
+	s.endsDue = true
+	s.barrierq.Store(true)
+	return nil
 }
 
 // endedBatches tells the pipeline, before the barrier that follows a
