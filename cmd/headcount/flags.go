@@ -82,6 +82,7 @@ func addConfigFlags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	fs.DurationVar(&m.Lateness, "lateness", m.Lateness, "allowed lateness: a window closes when the largest ts seen minus this passes its end")
 	fs.DurationVar(&m.Idle, "idle", m.Idle, "a partition without frames for this long (wall clock) stops holding the watermark back; when all are idle and the data is live, the watermark follows the wall clock (0: never)")
 	fs.DurationVar(&w.Keep, "keep", w.Keep, "how long (event time) a closed window is kept after its end: a late frame within it is counted and the window republished with rev+1; older frames are rejected as too-late")
+	fs.DurationVar(&w.CorrectEvery, "correct-every", w.CorrectEvery, "coalesce corrections: a closed window that counted late frames is republished (rev+1) when the watermark crosses a multiple of this (event time), at most once per interval, and always before it is forgotten (--keep) or at the end; 0: at every move of the watermark")
 	parsedVar(fs, &m.MinTS, "min-ts", time.Unix(m.MinTS, 0).UTC().Format(time.RFC3339), "frames with an earlier ts are rejected as bogus-ts (unix seconds or RFC 3339)", cli.ParseUnix)
 	fs.DurationVar(&m.MaxFuture, "max-future", m.MaxFuture, "frames whose ts is further ahead of the wall clock are rejected as bogus-ts (0: no check, for synthetic future data)")
 	fs.DurationVar(&m.MaxJump, "max-jump", m.MaxJump, "a frame this far ahead of its partition's largest ts is held until other frames confirm the new time, else rejected as bogus-ts (0: no guard)")

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	_ "time/tzdata" // one static binary: --tz works where the machine has no zone files
+
+	"github.com/headcount/headcount/internal/version"
 )
 
 const usage = `headcount: unique users per time window in a stream of JSON events
@@ -18,6 +20,7 @@ Usage:
   headcount gen  [flags]                 generate realistic traffic (JSON lines)
   headcount produce --in FILE --out kafka://HOST:PORT/TOPIC   load JSON lines into Kafka
   headcount bench --in FILE              where the time goes: read, parse, full pipeline
+  headcount version                      the version, commit and Go of this binary
 
 Run "headcount COMMAND --help" for the flags of a command. Every flag can also
 be set by an environment variable HEADCOUNT_<FLAG> (for example HEADCOUNT_LATENESS=30s).
@@ -33,8 +36,12 @@ func main() {
 		os.Exit(2)
 	}
 	name := os.Args[1]
-	if name == "-h" || name == "--help" || name == "help" {
+	switch name {
+	case "-h", "--help", "help":
 		fmt.Print(usage)
+		return
+	case "version", "--version", "-version":
+		fmt.Println(version.Read())
 		return
 	}
 	cmd, ok := commands[name]

@@ -77,6 +77,11 @@ func runRun(args []string) int {
 	if o == nil {
 		return code
 	}
+	if o.in == "-" && progress.IsTerminal(os.Stdin) {
+		// Not a hang: a run without --in reads what is typed or piped.
+		fmt.Fprintln(os.Stderr, "headcount: reading JSON lines from stdin (end with Ctrl-D, stop with Ctrl-C); "+
+			"--in FILE or --in kafka://HOST:PORT/TOPIC reads elsewhere (headcount run --help)")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop, release := onSignals(cancel, o.graceful())
@@ -363,16 +368,26 @@ func startProfile(path string) (stop func(), err error) {
 // summary prints the end-of-run totals and the rejects by reason.
 func summary(w io.Writer, s *pipeline.Stats, d time.Duration) {
 	secs := d.Seconds()
-	fmt.Fprintf(w, "headcount: %d frames (%.1f MB) in %.2fs: %.0f frames/s, %.1f MB/s; %d counted, %d rejected, %d results\n",
-		s.Frames, float64(s.Bytes)/1e6, secs, float64(s.Frames)/secs, float64(s.Bytes)/1e6/secs, s.Counted, s.RejectedTotal(), s.Results)
+	n := progress.Thousands
+	fmt.Fprintf(w, "headcount: %s frames (%.1f MB) in %.2fs: %s frames/s, %.1f MB/s; %s counted, %s rejected, %s\n",
+		n(s.Frames), float64(s.Bytes)/1e6, secs, n(uint64(float64(s.Frames)/secs)), float64(s.Bytes)/1e6/secs,
+		n(s.Counted), n(s.RejectedTotal()), plural(s.Results, "result"))
 	if s.PartlyLate > 0 {
-		fmt.Fprintf(w, "  %d frames counted in longer windows were too late for a shorter one\n", s.PartlyLate)
+		fmt.Fprintf(w, "  %s counted in longer windows were too late for a shorter one\n", plural(s.PartlyLate, "frame"))
 	}
 	for r := frame.Reason(1); r < frame.NumReasons; r++ {
-		if n := s.Rejected[r]; n > 0 {
-			fmt.Fprintf(w, "  rejected %-10s %d\n", r.String()+":", n)
+		if c := s.Rejected[r]; c > 0 {
+			fmt.Fprintf(w, "  rejected %-10s %s\n", r.String()+":", n(c))
 		}
 	}
+}
+
+// plural is "1 result", "2 results", "1,000 results".
+func plural(c uint64, noun string) string {
+	if c == 1 {
+		return "1 " + noun
+	}
+	return progress.Thousands(c) + " " + noun + "s"
 }
 
 func usageErr(err error) int {

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/headcount/headcount/internal/pipeline"
 )
 
 func TestRunCommand(t *testing.T) {
@@ -116,6 +119,33 @@ func TestRunTrustProducer(t *testing.T) {
 		got, _ := os.ReadFile(out)
 		if !strings.Contains(string(got), tc.users) {
 			t.Errorf("%v: %s", tc.args, got)
+		}
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	for _, arg := range []string{"version", "--version", "-version"} {
+		code, stdout, stderr := runMain(t, nil, arg)
+		if code != 0 || !strings.HasPrefix(stdout, "headcount ") || !strings.Contains(stdout, "go1.") || stderr != "" {
+			t.Errorf("headcount %s: exit %d, stdout %q, stderr %q", arg, code, stdout, stderr)
+		}
+	}
+}
+
+// The summary groups thousands and says "1 result", not "1 results".
+func TestSummary(t *testing.T) {
+	for _, tc := range []struct {
+		s    pipeline.Stats
+		want string
+	}{
+		{pipeline.Stats{Frames: 1234567, Results: 1}, "1,234,567 frames"},
+		{pipeline.Stats{Frames: 1234567, Results: 1}, "; 0 counted, 0 rejected, 1 result\n"},
+		{pipeline.Stats{Frames: 10, Results: 1000}, "1,000 results\n"},
+	} {
+		var b strings.Builder
+		summary(&b, &tc.s, time.Second)
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("summary %q does not contain %q", b.String(), tc.want)
 		}
 	}
 }

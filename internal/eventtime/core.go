@@ -196,12 +196,20 @@ func (c *Core) count(part *watermark.Partition, p int32, ts int64, h uint64, off
 // kept windows) are published when the watermark moves, before the windows
 // it closes: at most one revision per window per move, at the same points
 // whatever the batching, so the results are deterministic.
+//
+// With window.Config.CorrectEvery, corrections wait until the watermark
+// crosses a multiple of it (a fixed grid of event time, so the revisions
+// do not depend on the batching either); the engine publishes the ones
+// still pending before it forgets a window, and at the end.
 func (c *Core) advance(w int64) {
 	if w <= c.lastWM {
 		return
 	}
+	prev := c.lastWM
 	c.lastWM = w
-	c.results = c.eng.Corrections(c.results)
+	if every := int64(c.winCfg.CorrectEvery / time.Second); every <= 0 || prev == watermark.None || prev/every != w/every {
+		c.results = c.eng.Corrections(c.results)
+	}
 	// Close also records how far windows have closed (too-late decisions)
 	// and evicts kept windows, so it runs even when no window ends yet.
 	c.results = c.eng.Close(w, c.results)

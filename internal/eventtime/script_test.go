@@ -21,7 +21,8 @@ import (
 // the core: frames in, results out. Each case is
 //
 //	run [windows=minute,hour] [tz=UTC] [lateness=5s] [count=exact] [early]
-//	    [keep=1h] [max-jump=1h] [max-future=1h] [min-ts=0] [confirm=3] [refute=1000]
+//	    [keep=1h] [correct-every=10s] [max-jump=1h] [max-future=1h] [min-ts=0]
+//	    [confirm=3] [refute=1000]
 //	<input, one line each: "uid ts" shorthand or a raw frame, of partition
 //	 0 or, prefixed "@N ", of partition N; "revoke N" revokes partition N>
 //	----
@@ -57,17 +58,18 @@ func runScript(t *testing.T, d *datadriven.TestData) string {
 	early := false
 	// Each argument and where its value goes.
 	args := map[string]func(v string) error{
-		"windows":    parseInto(&win.Kinds, window.ParseKinds),
-		"tz":         parseInto(&win.Loc, window.ParseZone),
-		"lateness":   parseInto(&wm.Lateness, time.ParseDuration),
-		"count":      parseInto(&win.Counter.Mode, sketch.ParseMode),
-		"early":      func(string) error { early = true; return nil },
-		"keep":       parseInto(&win.Keep, time.ParseDuration),
-		"max-jump":   parseInto(&wm.MaxJump, time.ParseDuration),
-		"max-future": parseInto(&wm.MaxFuture, time.ParseDuration),
-		"min-ts":     parseInto(&wm.MinTS, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }),
-		"confirm":    parseInto(&wm.Confirm, strconv.Atoi),
-		"refute":     parseInto(&wm.Refute, strconv.Atoi),
+		"windows":       parseInto(&win.Kinds, window.ParseKinds),
+		"tz":            parseInto(&win.Loc, window.ParseZone),
+		"lateness":      parseInto(&wm.Lateness, time.ParseDuration),
+		"count":         parseInto(&win.Counter.Mode, sketch.ParseMode),
+		"early":         func(string) error { early = true; return nil },
+		"keep":          parseInto(&win.Keep, time.ParseDuration),
+		"correct-every": parseInto(&win.CorrectEvery, time.ParseDuration),
+		"max-jump":      parseInto(&wm.MaxJump, time.ParseDuration),
+		"max-future":    parseInto(&wm.MaxFuture, time.ParseDuration),
+		"min-ts":        parseInto(&wm.MinTS, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }),
+		"confirm":       parseInto(&wm.Confirm, strconv.Atoi),
+		"refute":        parseInto(&wm.Refute, strconv.Atoi),
 	}
 	for _, a := range d.CmdArgs {
 		set, ok := args[a.Key]

@@ -20,7 +20,16 @@ type Config struct {
 	// end for late frames; each late frame within it is counted and the
 	// window republished with rev+1. 0 keeps nothing.
 	Keep time.Duration
+	// CorrectEvery coalesces corrections: the late frames counted in
+	// closed windows are published (rev+1) when the watermark crosses a
+	// multiple of it, at most one revision per window per interval, and
+	// in any case before a window is forgotten (Keep) or at the end. 0
+	// publishes at every move of the watermark.
+	CorrectEvery time.Duration
 }
+
+// DefaultCorrectEvery is the run command's --correct-every.
+const DefaultCorrectEvery = 10 * time.Second
 
 // DefaultKeep is the run command's --keep.
 const DefaultKeep = time.Hour
@@ -33,6 +42,8 @@ func DefaultConfig() Config {
 		Loc:     time.UTC,
 		Counter: sketch.Config{Mode: sketch.Exact, Precision: sketch.DefaultPrecision, Budget: sketch.DefaultBudget},
 		Keep:    DefaultKeep,
+
+		CorrectEvery: DefaultCorrectEvery,
 	}
 }
 
@@ -41,6 +52,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Keep < 0 {
 		errs = append(errs, fmt.Errorf("--keep must not be negative (got %s)", c.Keep))
+	}
+	if c.CorrectEvery < 0 || c.CorrectEvery%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("--correct-every must be whole seconds, 0 or more (got %s)", c.CorrectEvery))
 	}
 	for _, k := range c.Kinds {
 		if int(k) >= len(kindNames) {
@@ -212,7 +226,7 @@ func (e *Engine) Close(wm int64, dst []result.Result) []result.Result {
 	}
 	e.closedTo = wm
 	if e.keep > 0 && e.keptEnd <= wm-e.keep {
-		e.evict(wm)
+		dst = e.evict(wm, dst)
 	}
 	if wm < e.next {
 		return dst
@@ -220,15 +234,23 @@ func (e *Engine) Close(wm int64, dst []result.Result) []result.Result {
 	return e.closeIf(func(s *state) bool { return s.end <= wm }, dst)
 }
 
-// evict frees kept windows that are past Keep at watermark wm.
-func (e *Engine) evict(wm int64) {
+// evict frees kept windows that are past Keep at watermark wm, after
+// appending the correction of any that counted late frames since its last
+// revision (coalesced corrections not yet published).
+func (e *Engine) evict(wm int64, dst []result.Result) []result.Result {
 	e.keptEnd = math.MaxInt64
+	first := len(dst)
 	for i := range e.lanes {
 		l := &e.lanes[i]
 		for start, s := range l.kept {
 			if s.end > wm-e.keep {
 				e.keptEnd = min(e.keptEnd, s.end)
 				continue
+			}
+			if s.dirty {
+				s.dirty = false
+				s.rev++
+				dst = append(dst, e.result(l.kind, s, true))
 			}
 			delete(l.kept, start)
 			if l.cur == s {
@@ -237,6 +259,8 @@ func (e *Engine) evict(wm int64) {
 			e.free = append(e.free, s)
 		}
 	}
+	sortByEnd(dst[first:])
+	return dst
 }
 
 // Flush closes every open window (end of input).
