@@ -206,9 +206,7 @@ func (st *stage) load(ctx context.Context, ps []int32) error {
 			return err
 		}
 	}
-	rctx, cancel := context.WithTimeout(ctx, st.cfg.connectTimeout())
-	defer cancel()
-	states, err := readStates(rctx, st.cfg, st.stateTopic, owners)
+	states, err := st.readStates(ctx, owners)
 	if err != nil {
 		return fmt.Errorf("kafka: %s: %w", st.name, err)
 	}
@@ -221,6 +219,32 @@ func (st *stage) load(ctx context.Context, ps []int32) error {
 	}
 	st.cfg.logger().Info("kafka: state restored", "stage", st.name, "partitions", fmt.Sprint(ps))
 	return nil
+}
+
+// stateRetry bounds how long a stage tries to read its states while the
+// broker cannot answer (a restart, a leader election): long enough for a
+// broker to come back, short enough that a member that cannot go on says so.
+const stateRetry = 2 * time.Minute
+
+// readStates reads the committed states of owners, again and again while
+// the broker is away: the states are the only way on, and franz-go retries
+// everything else by itself.
+func (st *stage) readStates(ctx context.Context, owners []string) (map[string]savedState, error) {
+	deadline := time.Now().Add(stateRetry)
+	for {
+		rctx, cancel := context.WithTimeout(ctx, st.cfg.connectTimeout())
+		states, err := readStates(rctx, st.cfg, st.stateTopic, owners)
+		cancel()
+		if err == nil || ctx.Err() != nil || errors.Is(err, ErrState) || time.Now().After(deadline) {
+			return states, err
+		}
+		st.cfg.logger().Warn("kafka: reading the state failed, trying again", "stage", st.name, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // owner is the state key prefix of partition p.
