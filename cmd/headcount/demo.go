@@ -69,6 +69,8 @@ func runDemo(args []string) int {
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "demo: stopped")
+	} else {
+		fmt.Fprintf(os.Stderr, "demo: done: %d final minutes shown (--minutes)\n", cfg.Minutes)
 	}
 	return 0
 }

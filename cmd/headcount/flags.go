@@ -4,8 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/headcount/headcount/internal/cli"
@@ -90,4 +92,62 @@ func addConfigFlags(fs *flag.FlagSet, cfg *pipeline.Config) {
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "parse goroutines (default: one per core)")
 	fs.IntVar(&cfg.MaxFrame, "max-frame", cfg.MaxFrame, "longest accepted frame in bytes; longer ones are rejected as too-large")
 	fs.BoolVar(&cfg.TrustProducer, "trust-producer", cfg.TrustProducer, "fast mode that trusts the producer: stop reading a frame once its top-level uid and ts are found; the rest of the frame is not validated (broken or duplicate-key frames after them count)")
+}
+
+// flagGroup is a heading of --help and the flags under it, in order.
+type flagGroup struct {
+	title string
+	names []string
+}
+
+// withGroupedUsage makes fs print text, then its flags under the headings
+// of groups (flags in none of them under "Other"), then examples.
+func withGroupedUsage(fs *flag.FlagSet, text string, groups []flagGroup, examples string) *flag.FlagSet {
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprint(out, text)
+		listed := map[string]bool{}
+		for _, g := range groups {
+			fmt.Fprintf(out, "\n%s:\n", g.title)
+			for _, name := range g.names {
+				if f := fs.Lookup(name); f != nil {
+					printFlag(out, f)
+					listed[name] = true
+				}
+			}
+		}
+		first := true
+		fs.VisitAll(func(f *flag.Flag) {
+			if listed[f.Name] {
+				return
+			}
+			if first {
+				fmt.Fprint(out, "\nOther:\n")
+				first = false
+			}
+			printFlag(out, f)
+		})
+		if examples != "" {
+			fmt.Fprintf(out, "\nExamples:\n%s", examples)
+		}
+	}
+	return fs
+}
+
+// printFlag prints one flag as flag.PrintDefaults does.
+func printFlag(out io.Writer, f *flag.Flag) {
+	name, usage := flag.UnquoteUsage(f)
+	line := "  --" + f.Name
+	if name != "" {
+		line += " " + name
+	}
+	usage = strings.ReplaceAll(usage, "\n", "\n    \t")
+	fmt.Fprintf(out, "%s\n    \t%s", line, usage)
+	if d := f.DefValue; d != "" && d != "0" && d != "false" && d != "0s" {
+		if _, isString := f.Value.(interface{ IsBoolFlag() bool }); !isString && name == "string" {
+			d = strconv.Quote(d)
+		}
+		fmt.Fprintf(out, " (default %s)", d)
+	}
+	fmt.Fprintln(out)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,39 @@ func TestFlagErrors(t *testing.T) {
 				t.Errorf("stderr:\n%s\nwant %q, the usage, and no error of the command's own", stderr, tt.stderr)
 			}
 		})
+	}
+}
+
+// run --help lists every flag once, under its heading, then examples.
+func TestRunHelpGrouped(t *testing.T) {
+	code, stdout, stderr := runMain(t, nil, "run", "--help")
+	help := stdout + stderr
+	if code != 0 {
+		t.Fatalf("run --help: exit %d\n%s", code, help)
+	}
+	if strings.Contains(help, "\nOther:\n") {
+		t.Errorf("a flag of run is in no group:\n%s", help)
+	}
+	last := -1
+	for _, g := range runFlagGroups {
+		i := strings.Index(help, "\n"+g.title+":\n")
+		if i < 0 || i < last {
+			t.Errorf("heading %q missing or out of order", g.title)
+		}
+		last = i
+	}
+	o, _ := parseRun([]string{"--quiet"})
+	if o == nil {
+		t.Fatal("parseRun failed")
+	}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	addConfigFlags(fs, &o.cfg)
+	fs.VisitAll(func(f *flag.Flag) {
+		if n := strings.Count(help, "\n  --"+f.Name+" ") + strings.Count(help, "\n  --"+f.Name+"\n"); n != 1 {
+			t.Errorf("--%s appears %d times", f.Name, n)
+		}
+	})
+	if !strings.Contains(help, "\nExamples:\n  headcount run --in events.jsonl") {
+		t.Errorf("no examples:\n%s", help)
 	}
 }

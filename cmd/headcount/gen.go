@@ -11,12 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/headcount/headcount/internal/cli"
 	"github.com/headcount/headcount/internal/gen"
+	"github.com/headcount/headcount/internal/progress"
 )
 
 func init() { commands["gen"] = runGen }
@@ -55,14 +57,24 @@ func runGen(args []string) int {
 		fmt.Fprintf(os.Stderr, "headcount gen: %v\n", err)
 		return 1
 	}
+	begin := time.Now()
+	var frames int64
 	if cfg.Count != 0 {
-		_, err = gen.WriteTo(ctx, w, cfg, live)
+		frames, err = gen.WriteTo(ctx, w, cfg, live)
 	}
 	if cerr := closeOut(); err == nil {
 		err = cerr
 	}
 	switch {
 	case err == nil:
+		if out != "-" {
+			// A file: say what was made (stdout is someone's input).
+			size := ""
+			if st, serr := os.Stat(out); serr == nil {
+				size = fmt.Sprintf(" (%.1f MB)", float64(st.Size())/1e6)
+			}
+			fmt.Fprintf(os.Stderr, "headcount gen: %s frames%s to %s in %.1fs\n", progress.Thousands(uint64(frames)), size, out, time.Since(begin).Seconds())
+		}
 		return 0
 	case errors.Is(err, syscall.EPIPE):
 		return 0

@@ -62,7 +62,7 @@ func parseRun(args []string) (*runOpts, int) {
 	o.cfg.CheckpointEvery = 10 * time.Second
 	fs.DurationVar(&o.cfg.CheckpointEvery, "checkpoint-interval", o.cfg.CheckpointEvery, "how often --checkpoint saves the state (wall clock)")
 	o.kafka = addKafkaFlags(fs)
-	withUsage(fs, "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
+	withGroupedUsage(fs, "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\nWithout --in it reads JSON lines from stdin. Every flag can also be set\nby an environment variable HEADCOUNT_<FLAG> (HEADCOUNT_LATENESS=30s).\n", runFlagGroups, runExamples)
 	if code, ok := parseArgs(fs, args); !ok {
 		return nil, code
 	}
@@ -71,6 +71,27 @@ func parseRun(args []string) (*runOpts, int) {
 	}
 	return o, 0
 }
+
+// runFlagGroups are run's --help headings.
+var runFlagGroups = []flagGroup{
+	{"Input and output", []string{"in", "out", "dead-letter", "max-frame", "trust-producer", "workers"}},
+	{"Windows", []string{"windows", "tz", "early"}},
+	{"Time: lateness, corrections, bad timestamps", []string{"lateness", "idle", "keep", "correct-every", "min-ts", "max-future", "max-jump"}},
+	{"Counting", []string{"count", "precision", "memory-budget"}},
+	{"Kafka input and output", []string{"group", "start", "until-end", "exactly-once", "commit-interval", "instance-id", "session-timeout",
+		"buckets", "assign-timeout", "out-partitions", "state-topic", "transactional-id"}},
+	{"Kafka connection", []string{"tls", "tls-ca", "tls-cert", "tls-key", "tls-insecure", "sasl", "sasl-user", "sasl-password", "client-id"}},
+	{"Operations", []string{"checkpoint", "checkpoint-interval", "http", "progress", "quiet", "cpuprofile"}},
+}
+
+const runExamples = `  headcount run --in events.jsonl                           every minute of a file, to stdout
+  headcount run --in events.jsonl.zst --windows minute,hour,day --tz Europe/Zurich
+  headcount gen --live --count -1 --start now | headcount run --early 5s
+  headcount run --in events.jsonl --out results.jsonl --checkpoint events.state
+  headcount run --in kafka://127.0.0.1:9092/events --out kafka://127.0.0.1:9092/headcount \
+      --group headcount --instance-id "$(hostname)"          the service; start more to scale out
+  headcount run --in kafka://127.0.0.1:9092/events --until-end --group backfill-1
+`
 
 func runRun(args []string) int {
 	o, code := parseRun(args)
