@@ -20,41 +20,56 @@ func (o *runOpts) together() bool {
 // results to --out.
 func (o *runOpts) openMember(ctx context.Context) (*runEnds, error) {
 	e := &runEnds{results: discard{}}
-	k := o.kafka
-	u, err := kafka.ParseTopicsURL("--in", o.in)
+	cfg, err := o.memberConfig(ctx)
 	if err != nil {
 		return e, err
-	}
-	latest, err := kafka.ParseStart(*k.start)
-	if err != nil {
-		return e, err
-	}
-	// Dead letters go to one file (written by both steps that reject
-	// frames: sink.DeadLines locks), or to one topic through the
-	// transaction of the step that rejects them.
-	openDead := func(txn *kafka.Txn, origin func(int32) (string, int32, bool)) (pipeline.DeadLetters, func() error, error) {
-		if !kafka.IsURL(o.dead) {
-			return o.cfg.Dead, noClose, nil
-		}
-		brokers, topic, err := kafka.ParseTopicURL("--dead-letter", o.dead)
-		if err != nil {
-			return nil, nil, err
-		}
-		d, err := kafka.NewDeadLetters(ctx, kafka.DeadLetterConfig{Config: k.config(brokers), Topic: topic, Txn: txn, Origin: origin})
-		if err != nil {
-			return nil, nil, err
-		}
-		return d, d.Close, nil
 	}
 	if o.dead != "" && !kafka.IsURL(o.dead) {
-		d, closeDead, err := k.openDeadLetters(ctx, o.dead, nil, o.create)
+		d, closeDead, err := o.kafka.openDeadLetters(ctx, o.dead, nil, o.create)
 		if err != nil {
 			return e, err
 		}
 		o.cfg.Dead = d
 		e.closers = append(e.closers, closeDead)
 	}
-	cfg := kafka.MemberConfig{
+	if o.dead != "" {
+		cfg.OpenDeadLetters = o.memberDeadLetters(ctx)
+	}
+	m, err := kafka.NewMember(ctx, cfg)
+	if err != nil {
+		return e, err
+	}
+	e.member = m
+	src := m.Source()
+	e.src = src
+	// The input's step: frames go to the buckets, and the frames that do
+	// not parse to the dead letters, in the input's transaction.
+	o.cfg.Checkpoint, o.cfg.Counter = src.Txn(), m.NewCounter
+	if kafka.IsURL(o.dead) {
+		d, c, err := cfg.OpenDeadLetters(src.Txn(), src.Origin)
+		if err != nil {
+			e.closers = append(e.closers, m.Close)
+			return e, err
+		}
+		o.cfg.Dead = d
+		e.closers = append(e.closers, c)
+	}
+	e.closers = append(e.closers, m.Close)
+	return e, nil
+}
+
+// memberConfig is the member's configuration from run's flags.
+func (o *runOpts) memberConfig(ctx context.Context) (kafka.MemberConfig, error) {
+	k := o.kafka
+	u, err := kafka.ParseTopicsURL("--in", o.in)
+	if err != nil {
+		return kafka.MemberConfig{}, err
+	}
+	latest, err := kafka.ParseStart(*k.start)
+	if err != nil {
+		return kafka.MemberConfig{}, err
+	}
+	return kafka.MemberConfig{
 		Source: kafka.SourceConfig{
 			Config: k.config(u.Brokers), Topics: u.Topics, Group: *k.group, StartLatest: latest,
 			UntilEnd: *k.untilEnd, MaxFrame: o.cfg.MaxFrame, InstanceID: *k.instanceID, SessionTimeout: *k.sessionTimeout,
@@ -70,29 +85,25 @@ func (o *runOpts) openMember(ctx context.Context) (*runEnds, error) {
 			k.txn = txn
 			return k.openOutput(ctx, o.out, o.create)
 		},
-	}
-	if o.dead != "" {
-		cfg.OpenDeadLetters = openDead
-	}
-	m, err := kafka.NewMember(ctx, cfg)
-	if err != nil {
-		return e, err
-	}
-	e.member = m
-	src := m.Source()
-	e.src = src
-	// The input's step: frames go to the buckets, and the frames that do
-	// not parse to the dead letters, in the input's transaction.
-	o.cfg.Checkpoint, o.cfg.Counter = src.Txn(), m.NewCounter
-	if kafka.IsURL(o.dead) {
-		d, c, err := openDead(src.Txn(), src.Origin)
-		if err != nil {
-			e.closers = append(e.closers, m.Close)
-			return e, err
+	}, nil
+}
+
+// memberDeadLetters opens the dead letters of a step of the member: one
+// file (written by both steps that reject frames: sink.DeadLines locks),
+// or one topic through the transaction of the step that rejects them.
+func (o *runOpts) memberDeadLetters(ctx context.Context) func(*kafka.Txn, func(int32) (string, int32, bool)) (pipeline.DeadLetters, func() error, error) {
+	return func(txn *kafka.Txn, origin func(int32) (string, int32, bool)) (pipeline.DeadLetters, func() error, error) {
+		if !kafka.IsURL(o.dead) {
+			return o.cfg.Dead, noClose, nil
 		}
-		o.cfg.Dead = d
-		e.closers = append(e.closers, c)
+		brokers, topic, err := kafka.ParseTopicURL("--dead-letter", o.dead)
+		if err != nil {
+			return nil, nil, err
+		}
+		d, err := kafka.NewDeadLetters(ctx, kafka.DeadLetterConfig{Config: o.kafka.config(brokers), Topic: topic, Txn: txn, Origin: origin})
+		if err != nil {
+			return nil, nil, err
+		}
+		return d, d.Close, nil
 	}
-	e.closers = append(e.closers, m.Close)
-	return e, nil
 }

@@ -98,11 +98,7 @@ func runRun(args []string) int {
 	if o == nil {
 		return code
 	}
-	if o.in == "-" && progress.IsTerminal(os.Stdin) {
-		// Not a hang: a run without --in reads what is typed or piped.
-		fmt.Fprintln(os.Stderr, "headcount: reading JSON lines from stdin (end with Ctrl-D, stop with Ctrl-C); "+
-			"--in FILE or --in kafka://HOST:PORT/TOPIC reads elsewhere (headcount run --help)")
-	}
+	o.hintStdin()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop, release := onSignals(cancel, o.graceful())
@@ -125,36 +121,11 @@ func runRun(args []string) int {
 		}
 		defer stopProfile()
 	}
-	if ends.member != nil {
-		// A step of the member that failed stops its pipeline.
-		go func() {
-			select {
-			case <-ends.member.Failed():
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
+	ends.watchMember(ctx, cancel)
 	begin := time.Now()
 	stats, err := pipeline.Run(ctx, ends.src, ends.results, o.cfg)
 	stopObserving()
-	if m := ends.member; m != nil {
-		// In a group, counted is what this member parsed and sent to
-		// the buckets; the rejects and results are those of its own
-		// buckets and merge.
-		stats.Results = m.Published()
-		for r, n := range m.Rejected() {
-			stats.Rejected[r] += n
-		}
-	}
-	if ends.member != nil && errors.Is(err, context.Canceled) {
-		select {
-		case <-ends.member.Failed():
-			err = nil // the member's error, which close returns
-		default:
-		}
-	}
-	err = ends.close(err)
+	err = ends.close(ends.memberOutcome(&stats, err))
 	if !o.quiet {
 		summary(os.Stderr, &stats, time.Since(begin))
 	}
@@ -178,6 +149,14 @@ func runRun(args []string) int {
 		return 130
 	default:
 		return fail(err)
+	}
+}
+
+// hintStdin says, when stdin is a terminal, that run reads it: not a hang.
+func (o *runOpts) hintStdin() {
+	if o.in == "-" && progress.IsTerminal(os.Stdin) {
+		fmt.Fprintln(os.Stderr, "headcount: reading JSON lines from stdin (end with Ctrl-D, stop with Ctrl-C); "+
+			"--in FILE or --in kafka://HOST:PORT/TOPIC reads elsewhere (headcount run --help)")
 	}
 }
 
@@ -304,6 +283,44 @@ func (o *runOpts) open(ctx context.Context) (*runEnds, error) {
 		o.cfg.Dead = dead
 	}
 	return e, nil
+}
+
+// watchMember stops the run (cancel) if a step of a group member fails.
+func (e *runEnds) watchMember(ctx context.Context, cancel context.CancelFunc) {
+	if e.member == nil {
+		return
+	}
+	go func() {
+		select {
+		case <-e.member.Failed():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// memberOutcome adds a group member's own counts to the run's stats (in a
+// group, counted is what this member parsed and sent to the buckets; the
+// rejects and results are those of its buckets and merge) and returns the
+// run's error: none when the run was stopped by a failed step, whose
+// error close returns.
+func (e *runEnds) memberOutcome(stats *pipeline.Stats, err error) error {
+	m := e.member
+	if m == nil {
+		return err
+	}
+	stats.Results = m.Published()
+	for r, n := range m.Rejected() {
+		stats.Rejected[r] += n
+	}
+	if errors.Is(err, context.Canceled) {
+		select {
+		case <-m.Failed():
+			return nil
+		default:
+		}
+	}
+	return err
 }
 
 // close closes every end; the first error wins, err (the run's) first.

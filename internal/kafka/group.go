@@ -130,38 +130,12 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group), buckets: map[int32]*bucketCounter{}, log: sc.logger(), rejected: &m.rejected}
-	cst, err := openStage(ctx, stageConfig{name: "count", topic: m.topic, group: m.topic, txnID: sc.transactionalID() + "-count", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc, ready: m.topics, plain: true}, count)
-	if err != nil {
+	if err := m.openCount(ctx, cfg, &sc, inputs); err != nil {
 		return err
 	}
-	m.stages = append(m.stages, cst)
-	if cfg.OpenDeadLetters != nil {
-		d, c, err := cfg.OpenDeadLetters(cst.txn, inputs.origin)
-		if err != nil {
-			return err
-		}
-		count.dead = d
-		m.closers = append(m.closers, c)
-	}
-	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), log: sc.logger()}
-	mw.observe = func(rs []result.Result) {
-		m.published.Add(uint64(len(rs)))
-		if cfg.Observe != nil {
-			cfg.Observe(rs)
-		}
-	}
-	mst, err := openStage(ctx, stageConfig{name: "merge", topic: countTopic(sc.Group), group: countTopic(sc.Group), txnID: sc.transactionalID() + "-merge", stateTopic: sc.StateTopic, every: sc.commitInterval(), member: &sc, ready: m.topics}, mw)
-	if err != nil {
+	if err := m.openMerge(ctx, cfg, &sc); err != nil {
 		return err
 	}
-	m.stages = append(m.stages, mst)
-	sink, c, err := cfg.OpenResults(mst.txn)
-	if err != nil {
-		return err
-	}
-	mw.sink = sink
-	m.closers = append(m.closers, c)
 	for _, st := range m.stages {
 		m.wg.Add(1)
 		go func() {
@@ -194,6 +168,51 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 			m.watchDone(sctx, &sc.Config, countTopic(sc.Group), m.src.Ends())
 		}()
 	}
+	return nil
+}
+
+// openCount opens the buckets' counters (not yet running).
+func (m *Member) openCount(ctx context.Context, cfg MemberConfig, sc *SourceConfig, inputs *inputIDs) error {
+	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group),
+		buckets: map[int32]*bucketCounter{}, log: sc.logger(), rejected: &m.rejected}
+	st, err := openStage(ctx, stageConfig{name: "count", topic: m.topic, group: m.topic, txnID: sc.transactionalID() + "-count",
+		stateTopic: sc.StateTopic, every: sc.commitInterval(), member: sc, ready: m.topics, plain: true}, count)
+	if err != nil {
+		return err
+	}
+	m.stages = append(m.stages, st)
+	if cfg.OpenDeadLetters != nil {
+		d, c, err := cfg.OpenDeadLetters(st.txn, inputs.origin)
+		if err != nil {
+			return err
+		}
+		count.dead = d
+		m.closers = append(m.closers, c)
+	}
+	return nil
+}
+
+// openMerge opens the merge (not yet running) and its results' sink.
+func (m *Member) openMerge(ctx context.Context, cfg MemberConfig, sc *SourceConfig) error {
+	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), log: sc.logger()}
+	mw.observe = func(rs []result.Result) {
+		m.published.Add(uint64(len(rs)))
+		if cfg.Observe != nil {
+			cfg.Observe(rs)
+		}
+	}
+	st, err := openStage(ctx, stageConfig{name: "merge", topic: countTopic(sc.Group), group: countTopic(sc.Group), txnID: sc.transactionalID() + "-merge",
+		stateTopic: sc.StateTopic, every: sc.commitInterval(), member: sc, ready: m.topics}, mw)
+	if err != nil {
+		return err
+	}
+	m.stages = append(m.stages, st)
+	sink, c, err := cfg.OpenResults(st.txn)
+	if err != nil {
+		return err
+	}
+	mw.sink = sink
+	m.closers = append(m.closers, c)
 	return nil
 }
 

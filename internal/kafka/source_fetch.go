@@ -62,36 +62,10 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			lastBarrier = time.Now()
 			continue
 		}
-		var wake time.Duration
-		if s.until != nil {
-			if s.whole != nil {
-				if err := s.checkWhole(ctx); err != nil {
-					send(polled{err: err})
-					return
-				}
-			}
-			if s.cfg.BucketTopic != "" {
-				if err := s.reopenTargets(ctx); err != nil {
-					send(polled{err: err})
-					return
-				}
-			}
-			// An exactly-once source ends only after it restored its
-			// state: the windows still open in it are flushed at the end.
-			if s.ended() && (s.txn == nil || s.restored.Load()) {
-				if s.whole != nil {
-					s.whole.ended.Store(true)
-				}
-				send(polled{err: io.EOF})
-				return
-			}
-			// Wake up now and then: a rebalance can make this member
-			// done without any record arriving; a member of a group
-			// that counts together waits for the group's done.
-			wake = time.Second
-			if s.cfg.BucketTopic != "" {
-				wake = 20 * time.Millisecond
-			}
+		wake, err := s.untilEndStep(ctx)
+		if err != nil {
+			send(polled{err: err}) // io.EOF: the end
+			return
 		}
 		if pollFor > 0 && (wake == 0 || pollFor < wake) {
 			wake = pollFor // the next transaction's commit
@@ -110,32 +84,79 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return
 		}
 		s.queue = nil // the previous poll's slice belongs to Next now
-		if s.txn != nil && !s.restored.Load() && s.readyToRestore() {
-			if err := s.restoreState(ctx); err != nil {
-				send(polled{err: err})
-				return
-			}
-		}
-		if err := s.checkAlone(); err != nil {
+		if err := s.afterPoll(ctx); err != nil {
 			send(polled{err: err})
 			return
 		}
-		if s.announceChanges() && s.until != nil && s.cfg.BucketTopic != "" {
-			s.recheck.Store(true) // partitions already read to the end show no record
-		}
 		fs.EachPartition(s.cut)
-		if s.endedNew {
-			// A partition read to its end: its end goes to the
-			// buckets at once, not at the next interval.
-			s.endedNew, s.endsDue = false, true
-			s.barrierq.Store(true)
-			s.cfg.logger().Info("kafka: partitions read to their end", "group", s.cfg.Group, "partitions", s.describeEnded())
-		}
+		s.noteEnds()
 		s.interleave()
 		if len(s.queue) > 0 && !send(polled{batches: s.queue}) {
 			return
 		}
 	}
+}
+
+// untilEndStep is the fetch loop's --until-end bookkeeping before a poll:
+// io.EOF once the input is at its end, another error that ends the loop,
+// else how long the poll may wait (0: no bound of its own).
+func (s *Source) untilEndStep(ctx context.Context) (wake time.Duration, err error) {
+	if s.until == nil {
+		return 0, nil
+	}
+	if s.whole != nil {
+		if err := s.checkWhole(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if s.cfg.BucketTopic != "" {
+		if err := s.reopenTargets(ctx); err != nil {
+			return 0, err
+		}
+	}
+	// An exactly-once source ends only after it restored its state: the
+	// windows still open in it are flushed at the end.
+	if s.ended() && (s.txn == nil || s.restored.Load()) {
+		if s.whole != nil {
+			s.whole.ended.Store(true)
+		}
+		return 0, io.EOF
+	}
+	// Wake up now and then: a rebalance can make this member done
+	// without any record arriving; a member of a group that counts
+	// together waits for the group's done.
+	if s.cfg.BucketTopic != "" {
+		return 20 * time.Millisecond, nil
+	}
+	return time.Second, nil
+}
+
+// afterPoll is what a poll may have changed before its records are cut:
+// the state to restore once assigned, the assignment itself.
+func (s *Source) afterPoll(ctx context.Context) error {
+	if s.txn != nil && !s.restored.Load() && s.readyToRestore() {
+		if err := s.restoreState(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.checkAlone(); err != nil {
+		return err
+	}
+	if s.announceChanges() && s.until != nil && s.cfg.BucketTopic != "" {
+		s.recheck.Store(true) // partitions already read to the end show no record
+	}
+	return nil
+}
+
+// noteEnds sends the ends of partitions just read to their end to the
+// buckets at once, not at the next interval (BucketTopic).
+func (s *Source) noteEnds() {
+	if !s.endedNew {
+		return
+	}
+	s.endedNew, s.endsDue = false, true
+	s.barrierq.Store(true)
+	s.cfg.logger().Info("kafka: partitions read to their end", "group", s.cfg.Group, "partitions", s.describeEnded())
 }
 
 // interleave reorders the batches of one poll round-robin by partition: the
