@@ -27,7 +27,6 @@ type splitter struct {
 	buckets int
 	origin  func(id int32) (string, int32, bool)
 	parts   map[int32]*splitPart
-	buf     []byte
 	shipped uint64
 	// ready waits until the bucket topic exists (once: then nil).
 	ready func(context.Context) error
@@ -99,8 +98,9 @@ func (s *splitter) Ship(ctx context.Context) error {
 				continue
 			}
 			fr.End, fr.Clock = sp.end, clock
-			s.buf = fr.AppendBinary(s.buf[:0])
-			r := &kgo.Record{Topic: s.topic, Partition: int32(b), Value: append([]byte(nil), s.buf...)}
+			// A record of its own per bucket and batch: franz-go keeps
+			// the value until it is delivered.
+			r := &kgo.Record{Topic: s.topic, Partition: int32(b), Value: fr.AppendBinary(make([]byte, 0, 32+12*fr.Len()))}
 			s.txn.sess.Produce(ctx, r, s.txn.promise)
 			s.shipped += uint64(fr.Len())
 			fr.Reset()

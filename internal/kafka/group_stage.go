@@ -84,13 +84,8 @@ func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, err
 		kgo.OnPartitionsAssigned(st.onAssigned),
 		kgo.OnPartitionsRevoked(st.onTaken),
 		kgo.OnPartitionsLost(st.onTaken),
-		kgo.TransactionalID(sc.txnID),
-		kgo.WithHooks(producedHook{st.txn}),
-		kgo.TransactionTimeout(txnTimeout),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
-		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
 	)
+	opts = append(opts, st.txn.sessionOpts(sc.txnID)...)
 	opts = append(opts, sc.member.groupOpts()...)
 	if sc.plain {
 		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
@@ -271,28 +266,11 @@ func (st *stage) commit(ctx context.Context) error {
 			}
 		}
 	}
-	if ferr := st.sess.Client().Flush(ctx); err == nil {
-		err = ferr
+	committed, cause, cerr := st.txn.commit(ctx, err)
+	if cerr != nil {
+		return fmt.Errorf("kafka: %s: %w", st.name, cerr)
 	}
-	st.txn.mu.Lock()
-	if err == nil {
-		err = st.txn.err
-	}
-	st.txn.err = nil
-	st.txn.mu.Unlock()
-	try := kgo.TryCommit
-	if err != nil {
-		try = kgo.TryAbort
-	}
-	committed, eerr := st.sess.End(ctx, try)
-	st.txn.produced.Store(false)
-	if eerr != nil {
-		return fmt.Errorf("kafka: %s: end transaction: %w", st.name, eerr)
-	}
-	if err := st.sess.Begin(); err != nil {
-		return fmt.Errorf("kafka: %s: begin transaction: %w", st.name, err)
-	}
-	if committed && err == nil {
+	if committed {
 		for _, p := range ps {
 			if _, ok := st.owned[p]; ok {
 				st.owned[p]++
@@ -300,7 +278,7 @@ func (st *stage) commit(ctx context.Context) error {
 		}
 		return nil
 	}
-	st.cfg.logger().Warn("kafka: transaction aborted, going back to the last committed state", "stage", st.name, "err", err)
+	st.cfg.logger().Warn("kafka: transaction aborted, going back to the last committed state", "stage", st.name, "err", cause)
 	return st.load(ctx, slices.Sorted(maps.Keys(st.owned)))
 }
 

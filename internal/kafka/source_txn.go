@@ -36,25 +36,14 @@ func (s *Source) openTxn(ctx context.Context, opts []kgo.Opt) error {
 	if err != nil {
 		return err
 	}
-	opts = append(base, append(opts,
-		kgo.TransactionalID(id),
-		// A member killed in a transaction holds back the readers of its
-		// outputs (and the restarted member's offsets) until the broker
-		// aborts it: at most this long, when no producer of the same id
-		// fences it first.
-		kgo.TransactionTimeout(txnTimeout),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
-		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
-	)...)
+	txn := &Txn{src: s, stateTopic: stateTopic, group: s.cfg.Group}
+	opts = append(base, append(opts, txn.sessionOpts(id)...)...)
 	if s.cfg.BucketTopic != "" {
 		// The packed frames are mostly 64-bit hashes, which do not
 		// compress: lz4 would only cost CPU on both sides (measured:
 		// 0.4 CPU-s for 3 M frames).
 		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
 	}
-	txn := &Txn{src: s, stateTopic: stateTopic, group: s.cfg.Group}
-	opts = append(opts, kgo.WithHooks(producedHook{txn}))
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka: transactional session: %w", err)

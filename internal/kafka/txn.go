@@ -91,35 +91,66 @@ func (t *Txn) Save(ctx context.Context, state []byte) error {
 			t.sess.Produce(ctx, r, t.promise)
 		}
 	}
-	// Everything of the transaction is delivered (or failed) before it
-	// ends: a failed record must abort it, never be committed without.
-	ferr := t.sess.Client().Flush(ctx)
-	t.mu.Lock()
-	failed := t.err
-	t.err = nil
-	t.mu.Unlock()
-	if failed == nil {
-		failed = ferr
-	}
-	try := kgo.TryCommit
-	if failed != nil {
-		try = kgo.TryAbort
-	}
-	committed, err := t.sess.End(ctx, try)
-	t.produced.Store(false)
+	committed, failed, err := t.commit(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("kafka: end transaction: %w", err)
+		return fmt.Errorf("kafka: %w", err)
 	}
-	if err := t.sess.Begin(); err != nil {
-		return fmt.Errorf("kafka: begin transaction: %w", err)
-	}
-	if !committed || failed != nil {
+	if !committed {
 		t.src.cfg.logger().Warn("kafka: transaction aborted, going back to the last committed state", "group", t.group, "produce_err", failed)
 		t.src.reopen.Store(true)
 		return pipeline.ErrAborted
 	}
 	t.gen++
 	return nil
+}
+
+// commit ends the open transaction and begins the next. It commits unless
+// failed is set or a record of the transaction failed (then it aborts, and
+// franz-go rewinds the consumer to the committed offsets): committed says
+// which, cause why not. err is an error the session cannot go on from.
+// Shared by the source's barriers (Save) and the stages of a Member.
+func (t *Txn) commit(ctx context.Context, failed error) (committed bool, cause, err error) {
+	// Everything of the transaction is delivered (or failed) before it
+	// ends: a failed record must abort it, never be committed without.
+	if ferr := t.sess.Client().Flush(ctx); failed == nil {
+		failed = ferr
+	}
+	t.mu.Lock()
+	if failed == nil {
+		failed = t.err
+	}
+	t.err = nil
+	t.mu.Unlock()
+	try := kgo.TryCommit
+	if failed != nil {
+		try = kgo.TryAbort
+	}
+	ended, err := t.sess.End(ctx, try)
+	t.produced.Store(false)
+	if err != nil {
+		return false, failed, fmt.Errorf("end transaction: %w", err)
+	}
+	if err := t.sess.Begin(); err != nil {
+		return false, failed, fmt.Errorf("begin transaction: %w", err)
+	}
+	return ended && failed == nil, failed, nil
+}
+
+// sessionOpts are the options of a transactional session with id: the
+// transaction's, and the hook that tells an empty one (see empty).
+func (t *Txn) sessionOpts(id string) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.TransactionalID(id),
+		kgo.WithHooks(producedHook{t}),
+		// A member killed in a transaction holds back the readers of
+		// its outputs (and the restarted member's offsets) until the
+		// broker aborts it: at most this long, when no producer of the
+		// same id fences it first.
+		kgo.TransactionTimeout(txnTimeout),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
+		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
+	}
 }
 
 // end aborts the open transaction (Close).
