@@ -70,7 +70,7 @@ func runDemo(args []string) int {
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "demo: stopped")
 	} else {
-		fmt.Fprintf(os.Stderr, "demo: done: %d final minutes shown (--minutes)\n", cfg.Minutes)
+		fmt.Fprintf(os.Stderr, "demo: done: %s shown (--minutes)\n", plural(uint64(cfg.Minutes), "final minute"))
 	}
 	return 0
 }
