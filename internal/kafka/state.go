@@ -114,7 +114,13 @@ func readStates(ctx context.Context, c *Config, topic string, owners []string) (
 		return nil, err
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
+	// The high watermark, not the last stable offset: another member's open
+	// transaction holds the LSO back below states committed after it began,
+	// and a state read short of them is older than the offsets that the
+	// group hands out (which wait for pending transactions), so the frames in
+	// between would be lost. A read_committed reader waits at the LSO until
+	// every transaction open now has ended, and then sees everything below it.
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: state topic %s: %w", topic, err)
 	}
