@@ -31,7 +31,9 @@ const genUsage = `Usage: headcount gen [flags]
 Generate deterministic traffic in the shape of the reference data set: one
 ~2 KB JSON object per line with a top-level uid and ts, nested decoy uid/ts
 keys, duplicate keys, every JSON escape and UTF-8 text. The same flags give
-the same bytes.
+the same bytes. Writing a file, it reports its progress on stderr (a line
+every second on a terminal, a log record every 2 s otherwise) and, at the
+end, what it wrote.
 
 Examples:
   headcount gen --count 1000000 --out ref.jsonl.zst     # the reference set

@@ -66,7 +66,7 @@ func parseProduce(args []string) (*produceOpts, int) {
 	fs.DurationVar(&o.cfg.Linger, "linger", o.cfg.Linger, "how long a partition's batch waits for more records before it is sent (Java: linger.ms)")
 	fs.IntVar(&batchBytes, "batch-bytes", int(o.cfg.BatchMaxBytes), "largest record batch in bytes, before compression (Java: batch.size); keep it under the broker's message.max.bytes")
 	fs.IntVar(&o.maxFrame, "max-frame", source.DefaultMaxFrame, "longest line in bytes; longer lines are skipped and counted")
-	fs.BoolVar(&o.progress, "progress", false, "print progress on stderr every second even when it is not a terminal (default: only on a terminal)")
+	fs.BoolVar(&o.progress, "progress", false, "print progress on stderr every second even when it is not a terminal, as log records (default: only on a terminal)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no summary on stderr")
 	conn := addConnFlags(fs)
 	o.logFlags = addLogFlags(fs)

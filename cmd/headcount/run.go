@@ -60,7 +60,7 @@ func parseRun(args []string) (*runOpts, int) {
 	addConfigFlags(fs, &o.cfg)
 	fs.StringVar(&o.dead, "dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
 	fs.StringVar(&o.httpAddr, "http", "", "HOST:PORT to serve the live dashboard (/), Prometheus /metrics and /healthz on (e.g. 127.0.0.1:9464); empty: none")
-	fs.BoolVar(&o.progress, "progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal (default: only on a terminal, and not with --quiet)")
+	fs.BoolVar(&o.progress, "progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal, as log records (default: only on a terminal, and not with --quiet)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no end-of-run summary on stderr")
 	fs.StringVar(&o.cpuOut, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "file input: save the state in this file every --checkpoint-interval and on SIGTERM/SIGINT; the same command started again resumes from it (output files are cut back to what the state covers); removed when the input is done")
