@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"log/slog"
 	"time"
 
 	"github.com/headcount/headcount/internal/pipeline"
@@ -23,9 +23,11 @@ func runBench(args []string) int {
 	cfg := pipeline.DefaultConfig()
 	addConfigFlags(fs, &cfg)
 	withUsage(fs, "Usage: headcount bench --in FILE [flags]\n\nRuns the input through the pipeline read-only, read+parse, and in full, and prints frames/s and MB/s of each (medians).\n\nFlags (each also from HEADCOUNT_<FLAG>):\n")
+	logFlags := addLogFlags(fs)
 	if code, ok := parseArgs(fs, args); !ok {
 		return code
 	}
+	log := logFlags.start("bench")
 	if *in == "" || *in == "-" {
 		return usageErr(errors.New("bench needs --in FILE (it reads the input several times)"))
 	}
@@ -59,6 +61,7 @@ func runBench(args []string) int {
 		m := median(secs)
 		fmt.Printf("%-8s %12.0f %10.1f %9.3f\n", st.name, float64(stats.Frames)/m, float64(stats.Bytes)/1e6/m, m)
 	}
-	fmt.Fprintf(os.Stderr, "(medians of %d runs; full = parse, the event-time core with run's settings, results discarded)\n", *runs)
+	log.Report(fmt.Sprintf("(medians of %d runs; full = parse, the event-time core with run's settings, results discarded)\n", *runs),
+		"medians", slog.Int("runs", *runs))
 	return 0
 }

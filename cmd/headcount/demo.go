@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/headcount/headcount/internal/dashboard"
 	"github.com/headcount/headcount/internal/demo"
+	"github.com/headcount/headcount/internal/logging"
 	"github.com/headcount/headcount/internal/metrics"
 	"github.com/headcount/headcount/internal/pipeline"
 )
@@ -42,15 +43,25 @@ func runDemo(args []string) int {
 	fs.Float64Var(&cfg.Speedup, "speedup", cfg.Speedup, "event time runs this many times faster than the wall clock: a minute closes every 60/N seconds")
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of the input topic")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "HOST:PORT of the live dashboard (and /metrics); if it is taken, a free port is used; empty: none")
+	logFlags := addLogFlags(fs)
 	if code, ok := parseArgs(fs, args); !ok {
 		return code
 	}
+	log := logFlags.start("demo")
 	if err := cfg.Validate(); err != nil {
-		return usageErr(fmt.Errorf("demo: %w", err))
+		return usageErr(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg.Out, cfg.Status = os.Stdout, os.Stderr
+	// The status lines are the demo's display; its Kafka clients' notices
+	// of partitions and state would only interrupt it: they log from
+	// warnings up, unless --log-level debug asks for everything.
+	cfg.Out, cfg.Status = os.Stdout, log.Display()
+	kafkaLevel := max(logFlags.level, slog.LevelWarn)
+	if logFlags.level < slog.LevelInfo {
+		kafkaLevel = logFlags.level
+	}
+	cfg.Logger = logging.New(os.Stderr, logFlags.options("demo", kafkaLevel)).Logger
 	if *httpAddr != "" {
 		m, board := metrics.New(), dashboard.New()
 		addr, err := m.Serve(ctx, *httpAddr, board.Register)
@@ -60,7 +71,7 @@ func runDemo(args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		fmt.Fprintf(os.Stderr, "demo: live dashboard at http://%s/\n", addr)
+		slog.Info("serving", "dashboard", "http://"+addr.String()+"/")
 		cfg.Observe = func(s *pipeline.Stats) { m.Observe(s); board.Observe(s) }
 		cfg.Tee = board.Tee
 	}
@@ -68,9 +79,9 @@ func runDemo(args []string) int {
 		return fail(err)
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "demo: stopped")
+		slog.Info("stopped")
 	} else {
-		fmt.Fprintf(os.Stderr, "demo: done: %s shown (--minutes)\n", plural(uint64(cfg.Minutes), "final minute"))
+		slog.Info("done: " + plural(uint64(cfg.Minutes), "final minute") + " shown (--minutes)")
 	}
 	return 0
 }

@@ -21,6 +21,15 @@ func TestFlagErrors(t *testing.T) {
 		{"gen flag", nil, []string{"gen", "--nope"}, "flag provided but not defined: -nope"},
 		{"demo flag", nil, []string{"demo", "--nope"}, "flag provided but not defined: -nope"},
 		{"produce flag", nil, []string{"produce", "--nope"}, "flag provided but not defined: -nope"},
+		// Every command refuses an unknown log format or level, naming the flag.
+		{"run log format", nil, []string{"run", "--log-format", "xml"}, `invalid value "xml" for flag -log-format: want text, json or auto`},
+		{"gen log format", nil, []string{"gen", "--log-format", "xml"}, `invalid value "xml" for flag -log-format: want text, json or auto`},
+		{"produce log format", nil, []string{"produce", "--log-format", "xml"}, `invalid value "xml" for flag -log-format: want text, json or auto`},
+		{"demo log format", nil, []string{"demo", "--log-format", "xml"}, `invalid value "xml" for flag -log-format: want text, json or auto`},
+		{"bench log format", nil, []string{"bench", "--log-format", "xml"}, `invalid value "xml" for flag -log-format: want text, json or auto`},
+		{"run log level", nil, []string{"run", "--log-level", "loud"}, `invalid value "loud" for flag -log-level: want debug, info, warn or error`},
+		{"run log format env", []string{"HEADCOUNT_LOG_FORMAT=xml"}, []string{"run"}, "headcount run: HEADCOUNT_LOG_FORMAT=\"xml\": want text, json or auto\n"},
+		{"gen log level env", []string{"HEADCOUNT_LOG_LEVEL=loud"}, []string{"gen", "--count", "1"}, "headcount gen: HEADCOUNT_LOG_LEVEL=\"loud\": want debug, info, warn or error\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ func TestRunDamagedInput(t *testing.T) {
 			if code != 1 {
 				t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr)
 			}
-			if !strings.Contains(stderr, "headcount: read input: "+tt.problem+" "+in+": ") || !position.MatchString(stderr) {
+			if !strings.Contains(stderr, "headcount: error: read input: "+tt.problem+" "+in+": ") || !position.MatchString(stderr) {
 				t.Errorf("stderr does not name the problem, the file and the position:\n%s", stderr)
 			}
 			// The summary counts the frames before the damage.

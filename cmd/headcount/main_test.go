@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -16,12 +17,19 @@ import (
 // stderr and signals.
 const execEnv = "HEADCOUNT_TEST_EXEC_MAIN"
 
+// progressEveryEnv, a duration, makes gen report progress that often, so
+// that a short run has some.
+const progressEveryEnv = "HEADCOUNT_TEST_PROGRESS_EVERY"
+
 // TestMain runs main when asked to (execEnv), else the tests, and then
 // fails them if any goroutine outlives them (the commands run in-process in
 // most tests, so every client, server and pipeline they start must stop
 // when they return).
 func TestMain(m *testing.M) {
 	if os.Getenv(execEnv) == "1" {
+		if d, err := time.ParseDuration(os.Getenv(progressEveryEnv)); err == nil {
+			genProgressEvery = [2]time.Duration{d, d}
+		}
 		main()
 		os.Exit(0)
 	}

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/logging"
 	"github.com/headcount/headcount/internal/progress"
 	"github.com/headcount/headcount/internal/source"
 )
@@ -46,6 +49,8 @@ type produceOpts struct {
 	maxFrame        int
 	progress, quiet bool
 	cfg             kafka.ProducerConfig
+	logFlags        *logFlags
+	log             *logging.Log
 }
 
 // parseProduce parses and checks produce's flags; with a nil result the
@@ -61,12 +66,14 @@ func parseProduce(args []string) (*produceOpts, int) {
 	fs.DurationVar(&o.cfg.Linger, "linger", o.cfg.Linger, "how long a partition's batch waits for more records before it is sent (Java: linger.ms)")
 	fs.IntVar(&batchBytes, "batch-bytes", int(o.cfg.BatchMaxBytes), "largest record batch in bytes, before compression (Java: batch.size); keep it under the broker's message.max.bytes")
 	fs.IntVar(&o.maxFrame, "max-frame", source.DefaultMaxFrame, "longest line in bytes; longer lines are skipped and counted")
-	fs.BoolVar(&o.progress, "progress", false, "print progress on stderr every second even when it is not a terminal (default: only on a terminal)")
+	fs.BoolVar(&o.progress, "progress", false, "print progress on stderr every second even when it is not a terminal, as log records (default: only on a terminal)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no summary on stderr")
 	conn := addConnFlags(fs)
+	o.logFlags = addLogFlags(fs)
 	if code, ok := parseArgs(fs, args); !ok {
 		return nil, code
 	}
+	o.log = o.logFlags.start("produce")
 	o.cfg.Partitions, o.cfg.BatchMaxBytes = int32(min(max(partitions, -1), 1<<30)), int32(min(max(batchBytes, -1), 1<<30))
 	if batchBytes == 0 {
 		o.cfg.BatchMaxBytes = -1 // 0 would mean "the default" to the producer
@@ -79,8 +86,7 @@ func parseProduce(args []string) (*produceOpts, int) {
 		err = o.cfg.Validate()
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "headcount produce:", err)
-		return nil, 2
+		return nil, usageErr(err)
 	}
 	o.cfg.Config, o.cfg.Topic = conn.config(brokers), topic
 	return o, 0
@@ -95,22 +101,19 @@ func runProduce(args []string) int {
 	defer stop()
 	input, err := source.Open(o.in)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "headcount produce:", err)
-		return 1
+		return fail(err)
 	}
 	defer input.Close()
 	p, err := kafka.NewProducer(ctx, o.cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "headcount produce:", err)
-		return 1
+		return fail(err)
 	}
 	defer p.Close()
 
 	begin := time.Now()
-	tty := progress.IsTerminal(os.Stderr)
 	stopProgress := func() {}
-	if tty || o.progress {
-		stopProgress = progress.Start(os.Stderr, "produce", tty, time.Second, func() progress.Sample {
+	if progress.IsTerminal(os.Stderr) || o.progress {
+		stopProgress = startProgress(o.log, "produce", time.Second, time.Second, func() progress.Sample {
 			_, _, frames, bytes := p.Progress()
 			return progress.Sample{Frames: frames, Bytes: bytes, Note: "acknowledged"}
 		})
@@ -118,18 +121,25 @@ func runProduce(args []string) int {
 	skipped, err := p.Load(ctx, source.NewSource(input, source.MaxFrame(o.maxFrame)))
 	stopProgress()
 	if !o.quiet {
-		_, _, frames, bytes := p.Progress()
-		secs := time.Since(begin).Seconds()
-		fmt.Fprintf(os.Stderr, "headcount produce: %s frames (%.1f MB) to %s in %.2fs: %s frames/s, %.1f MB/s; %d skipped (empty or longer than --max-frame)\n",
-			progress.Thousands(frames), float64(bytes)/1e6, o.cfg.Topic, secs, progress.Thousands(uint64(float64(frames)/secs)), float64(bytes)/1e6/secs, skipped)
+		o.summary(p, skipped, time.Since(begin))
 	}
 	switch {
 	case err == nil:
 		return 0
 	case ctx.Err() != nil:
-		fmt.Fprintln(os.Stderr, "headcount produce: interrupted")
+		slog.Warn("interrupted")
 		return 130
 	}
-	fmt.Fprintln(os.Stderr, "headcount produce:", err)
-	return 1
+	return fail(err)
+}
+
+// summary reports what was produced: a line for a person (text), one
+// record in JSON.
+func (o *produceOpts) summary(p *kafka.Producer, skipped uint64, d time.Duration) {
+	_, _, frames, bytes := p.Progress()
+	secs := d.Seconds()
+	text := fmt.Sprintf("headcount produce: %s frames (%.1f MB) to %s in %.2fs: %s frames/s, %.1f MB/s; %d skipped (empty or longer than --max-frame)\n",
+		progress.Thousands(frames), float64(bytes)/1e6, o.cfg.Topic, secs, progress.Thousands(uint64(float64(frames)/secs)), float64(bytes)/1e6/secs, skipped)
+	o.log.Report(text, "summary", slog.Uint64("frames", frames), slog.Uint64("bytes", bytes), slog.String("topic", o.cfg.Topic),
+		slog.Float64("seconds", math.Round(secs*1000)/1000), slog.Uint64("skipped", skipped))
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -20,6 +22,7 @@ import (
 	"github.com/headcount/headcount/internal/dashboard"
 	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/kafka"
+	"github.com/headcount/headcount/internal/logging"
 	"github.com/headcount/headcount/internal/metrics"
 	"github.com/headcount/headcount/internal/pipeline"
 	"github.com/headcount/headcount/internal/progress"
@@ -36,6 +39,8 @@ type runOpts struct {
 	in, out, dead, httpAddr, cpuOut, checkpoint string
 	progress, quiet                             bool
 	kafka                                       *kafkaFlags
+	logFlags                                    *logFlags
+	log                                         *logging.Log
 	// With --checkpoint: the checkpointer, and the lengths its output
 	// files are cut back to when the run resumes (nil: a first run).
 	saver   *checkpoint.File
@@ -55,17 +60,19 @@ func parseRun(args []string) (*runOpts, int) {
 	addConfigFlags(fs, &o.cfg)
 	fs.StringVar(&o.dead, "dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
 	fs.StringVar(&o.httpAddr, "http", "", "HOST:PORT to serve the live dashboard (/), Prometheus /metrics and /healthz on (e.g. 127.0.0.1:9464); empty: none")
-	fs.BoolVar(&o.progress, "progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal (default: only on a terminal, and not with --quiet)")
+	fs.BoolVar(&o.progress, "progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal, as log records (default: only on a terminal, and not with --quiet)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no end-of-run summary on stderr")
 	fs.StringVar(&o.cpuOut, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "file input: save the state in this file every --checkpoint-interval and on SIGTERM/SIGINT; the same command started again resumes from it (output files are cut back to what the state covers); removed when the input is done")
 	o.cfg.CheckpointEvery = 10 * time.Second
 	fs.DurationVar(&o.cfg.CheckpointEvery, "checkpoint-interval", o.cfg.CheckpointEvery, "how often --checkpoint saves the state (wall clock)")
 	o.kafka = addKafkaFlags(fs)
+	o.logFlags = addLogFlags(fs)
 	withGroupedUsage(fs, "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\nWithout --in it reads JSON lines from stdin. Every flag can also be set\nby an environment variable HEADCOUNT_<FLAG> (HEADCOUNT_LATENESS=30s).\n", runFlagGroups, runExamples)
 	if code, ok := parseArgs(fs, args); !ok {
 		return nil, code
 	}
+	o.log = o.logFlags.start("run")
 	if err := o.cfg.Validate(); err != nil {
 		return nil, usageErr(err)
 	}
@@ -81,7 +88,7 @@ var runFlagGroups = []flagGroup{
 	{"Kafka input and output", []string{"group", "start", "until-end", "exactly-once", "commit-interval", "instance-id", "session-timeout",
 		"buckets", "assign-timeout", "out-partitions", "state-topic", "transactional-id"}},
 	{"Kafka connection", []string{"tls", "tls-ca", "tls-cert", "tls-key", "tls-insecure", "sasl", "sasl-user", "sasl-password", "client-id"}},
-	{"Operations", []string{"checkpoint", "checkpoint-interval", "http", "progress", "quiet", "cpuprofile"}},
+	{"Operations", []string{"checkpoint", "checkpoint-interval", "http", "progress", "quiet", "log-format", "log-level", "cpuprofile"}},
 }
 
 const runExamples = `  headcount run --in events.jsonl                           every minute of a file, to stdout
@@ -127,7 +134,7 @@ func runRun(args []string) int {
 	stopObserving()
 	err = ends.close(ends.memberOutcome(&stats, err))
 	if !o.quiet {
-		summary(os.Stderr, &stats, time.Since(begin))
+		o.summary(&stats, time.Since(begin))
 	}
 	switch {
 	case err == nil:
@@ -139,10 +146,10 @@ func runRun(args []string) int {
 		}
 		return 0
 	case errors.Is(err, pipeline.ErrStopped) && o.checkpoint != "":
-		fmt.Fprintf(os.Stderr, "headcount: stopped; the state is saved in %s: run the same command again to go on\n", o.checkpoint)
+		slog.Info("stopped; the state is saved in " + o.checkpoint + ": run the same command again to go on")
 		return 0
 	case errors.Is(err, pipeline.ErrStopped):
-		fmt.Fprintln(os.Stderr, "headcount: stopped; the results, the state and the offsets are committed to Kafka: run the same command again to go on")
+		slog.Info("stopped; the results, the state and the offsets are committed to Kafka: run the same command again to go on")
 		return 0
 	case errors.Is(err, context.Canceled):
 		slog.Warn("interrupted: open windows were not flushed")
@@ -155,7 +162,7 @@ func runRun(args []string) int {
 // hintStdin says, when stdin is a terminal, that run reads it: not a hang.
 func (o *runOpts) hintStdin() {
 	if o.in == "-" && progress.IsTerminal(os.Stdin) {
-		fmt.Fprintln(os.Stderr, "headcount: reading JSON lines from stdin (end with Ctrl-D, stop with Ctrl-C); "+
+		slog.Info("reading JSON lines from stdin (end with Ctrl-D, stop with Ctrl-C); " +
 			"--in FILE or --in kafka://HOST:PORT/TOPIC reads elsewhere (headcount run --help)")
 	}
 }
@@ -356,22 +363,22 @@ func (o *runOpts) observe(ctx context.Context, e *runEnds) (stop func(), err err
 		}
 		slog.Info("serving", "dashboard", "http://"+addr.String()+"/", "metrics", "http://"+addr.String()+"/metrics")
 	}
-	tty := progress.IsTerminal(os.Stderr)
-	if o.progress || (tty && !o.quiet) {
+	if o.progress || (progress.IsTerminal(os.Stderr) && !o.quiet) {
 		var mu sync.Mutex
 		var last pipeline.Stats
 		observers = append(observers, func(s *pipeline.Stats) { mu.Lock(); last = *s; mu.Unlock() })
 		total := uint64(source.PlainSize(o.in))
 		loc := o.cfg.Window.Loc
-		stop = onlyOnce(progress.Start(os.Stderr, "run", tty, time.Second, func() progress.Sample {
+		stop = onlyOnce(startProgress(o.log, "run", time.Second, time.Second, func() progress.Sample {
 			mu.Lock()
 			s := last
 			mu.Unlock()
-			note := ""
+			p := progress.Sample{Frames: s.Frames, Bytes: s.Bytes, Total: total}
 			if s.Watermark != watermark.None {
-				note = "watermark " + time.Unix(s.Watermark, 0).In(loc).Format(time.RFC3339)
+				wm := time.Unix(s.Watermark, 0).In(loc).Format(time.RFC3339)
+				p.Note, p.Attrs = "watermark "+wm, []slog.Attr{slog.String("watermark", wm)}
 			}
-			return progress.Sample{Frames: s.Frames, Bytes: s.Bytes, Total: total, Note: note}
+			return p
 		}))
 	}
 	if len(observers) > 0 {
@@ -403,6 +410,32 @@ func startProfile(path string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
+// summary reports the end-of-run totals: for a person (text), the lines
+// of summary; in JSON, one record.
+func (o *runOpts) summary(s *pipeline.Stats, d time.Duration) {
+	var text strings.Builder
+	summary(&text, s, d)
+	secs := d.Seconds()
+	attrs := []slog.Attr{
+		slog.Uint64("frames", s.Frames), slog.Uint64("bytes", s.Bytes), slog.Float64("seconds", math.Round(secs*1000)/1000),
+		slog.Uint64("frames_per_s", uint64(float64(s.Frames)/secs)), slog.Float64("mb_per_s", math.Round(float64(s.Bytes)/1e5/secs)/10),
+		slog.Uint64("counted", s.Counted), slog.Uint64("rejected", s.RejectedTotal()), slog.Uint64("results", s.Results),
+	}
+	if s.PartlyLate > 0 {
+		attrs = append(attrs, slog.Uint64("partly_late", s.PartlyLate))
+	}
+	var reasons []any
+	for r := frame.Reason(1); r < frame.NumReasons; r++ {
+		if c := s.Rejected[r]; c > 0 {
+			reasons = append(reasons, slog.Uint64(r.String(), c))
+		}
+	}
+	if len(reasons) > 0 {
+		attrs = append(attrs, slog.Group("reasons", reasons...))
+	}
+	o.log.Report(text.String(), "summary", attrs...)
+}
+
 // summary prints the end-of-run totals and the rejects by reason.
 func summary(w io.Writer, s *pipeline.Stats, d time.Duration) {
 	secs := d.Seconds()
@@ -428,13 +461,15 @@ func plural(c uint64, noun string) string {
 	return progress.Thousands(c) + " " + noun + "s"
 }
 
+// usageErr logs err, a command line the command refuses: exit status 2.
 func usageErr(err error) int {
-	fmt.Fprintln(os.Stderr, "headcount:", err)
+	slog.Error(err.Error())
 	return 2
 }
 
+// fail logs err, which ended the command: exit status 1.
 func fail(err error) int {
-	fmt.Fprintln(os.Stderr, "headcount:", err)
+	slog.Error(err.Error())
 	return 1
 }
 

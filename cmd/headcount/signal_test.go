@@ -252,7 +252,7 @@ func TestSignals(t *testing.T) {
 				return []string{"produce", "--in", "-", "--out", broker + "/produced", "--partitions", "1", "--quiet"}
 			},
 			idleStdin:  true,
-			wantStderr: "headcount produce: interrupted",
+			wantStderr: "headcount produce: warning: interrupted",
 		},
 		{
 			name: "produce, stdin idle after frames",
@@ -270,7 +270,7 @@ func TestSignals(t *testing.T) {
 				}
 			},
 			idleStdin:  true,
-			wantStderr: "headcount produce: interrupted",
+			wantStderr: "headcount produce: warning: interrupted",
 		},
 		{
 			name: "produce, stdin busy",
@@ -294,7 +294,7 @@ func TestSignals(t *testing.T) {
 					}
 				}
 			},
-			wantStderr: "headcount produce: interrupted",
+			wantStderr: "headcount produce: warning: interrupted",
 		},
 		{
 			name: "gen, live to stdout",
@@ -310,6 +310,7 @@ func TestSignals(t *testing.T) {
 				zst = filepath.Join(t.TempDir(), "gen.jsonl.zst")
 				return []string{"gen", "--count", "-1", "--out", zst}
 			},
+			wantStderr: "headcount gen: warning: interrupted frames=",
 			ready: func(t *testing.T, p *proc) {
 				for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 					if st, err := os.Stat(zst); err == nil && st.Size() > 0 {
