@@ -115,7 +115,8 @@ func wantVersion(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("git rev-parse HEAD: %v", err)
 	}
-	return `^headcount \(devel\) \(commit ` + string(head[:12]) + `( with uncommitted changes)?, \S+, go1\.\d+`
+	// The module version is a pseudo-version of the commit (Go 1.24+).
+	return `^headcount v\S+ \(commit ` + string(head[:12]) + `( with uncommitted changes)?, \S+, go1\.\d+`
 }
 
 // checkSampleCounts compares the latest revision of each minute and hour
