@@ -12,7 +12,8 @@
 #                                   context, the version names no commit.
 #
 # Only the stages the chosen target needs are built (BuildKit, podman and
-# buildah skip the others), so the prebuilt target pulls nothing.
+# buildah skip the others; Docker's legacy builder does not), so the prebuilt
+# target pulls nothing.
 
 ARG GO_VERSION=1.26
 
