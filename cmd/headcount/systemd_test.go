@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -174,6 +176,10 @@ func TestSystemdUnits(t *testing.T) {
 				t.Error("SIGTERM would stop the run at once: want it to save its state and exit 0")
 			}
 			checkWritable(t, u, o, tt.spec['S'])
+			// A bad value is not retried: the unit knows its exit status.
+			if _, code := parseRun([]string{"--lateness", "-5s"}); !slices.Contains(u["RestartPreventExitStatus"], strconv.Itoa(code)) {
+				t.Errorf("RestartPreventExitStatus=%q, want the exit status of a bad value, %d", u["RestartPreventExitStatus"], code)
+			}
 			tt.check(t, o)
 		})
 	}
