@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` runs the main job, `make test`
 # runs every check (what CI runs).
-.PHONY: test demo build bench
+.PHONY: test demo build bench image
 
 test:
 	scripts/test
@@ -13,3 +13,6 @@ demo:
 
 bench:
 	bench/run
+
+image:
+	scripts/image

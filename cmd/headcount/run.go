@@ -54,6 +54,19 @@ type runOpts struct {
 // code.
 func parseRun(args []string) (*runOpts, int) {
 	o := &runOpts{cfg: pipeline.DefaultConfig()}
+	fs := o.flags()
+	if code, ok := parseArgs(fs, args); !ok {
+		return nil, code
+	}
+	o.log = o.logFlags.start("run")
+	if err := o.cfg.Validate(); err != nil {
+		return nil, usageErr(err)
+	}
+	return o, 0
+}
+
+// flags binds run's flags to o (the deployment tests look flags up in it).
+func (o *runOpts) flags() *flag.FlagSet {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.StringVar(&o.in, "in", "-", "input: a file of JSON lines (plain, .gz or .zst, detected from its bytes), - for stdin, or kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC] (see the Kafka flags)")
 	fs.StringVar(&o.out, "out", "-", "output: - for stdout (one JSON result per line), a file path, or kafka://HOST:PORT/TOPIC (one record per result keyed <window>/<start unix>; the topic is created compacted when missing)")
@@ -68,15 +81,7 @@ func parseRun(args []string) (*runOpts, int) {
 	fs.DurationVar(&o.cfg.CheckpointEvery, "checkpoint-interval", o.cfg.CheckpointEvery, "how often --checkpoint saves the state (wall clock)")
 	o.kafka = addKafkaFlags(fs)
 	o.logFlags = addLogFlags(fs)
-	withGroupedUsage(fs, "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\nWithout --in it reads JSON lines from stdin. Every flag can also be set\nby an environment variable HEADCOUNT_<FLAG> (HEADCOUNT_LATENESS=30s).\n", runFlagGroups, runExamples)
-	if code, ok := parseArgs(fs, args); !ok {
-		return nil, code
-	}
-	o.log = o.logFlags.start("run")
-	if err := o.cfg.Validate(); err != nil {
-		return nil, usageErr(err)
-	}
-	return o, 0
+	return withGroupedUsage(fs, "Usage: headcount run [flags]\n\nCounts unique users per window and prints each window's result as JSON.\nWithout --in it reads JSON lines from stdin. Every flag can also be set\nby an environment variable HEADCOUNT_<FLAG> (HEADCOUNT_LATENESS=30s).\n", runFlagGroups, runExamples)
 }
 
 // runFlagGroups are run's --help headings.
