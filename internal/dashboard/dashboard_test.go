@@ -93,7 +93,11 @@ func TestBoard(t *testing.T) {
 	if got.Clock.Name != "" || got.Clock.Speedup != 1 || got.Clock.Since != 0 || got.Throughput == nil || got.DeadLetters.Recent == nil {
 		t.Errorf("clock %+v, throughput %v, dead letters %+v", got.Clock, got.Throughput, got.DeadLetters)
 	}
-	url := serve(t, b)
+}
+
+// TestPage: the page at /, nothing else but /api/state.
+func TestPage(t *testing.T) {
+	url := serve(t, New())
 	page, err := http.Get(url + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +169,6 @@ func TestCorrections(t *testing.T) {
 		t.Errorf("%d corrections kept from %v, want %d from minute 3", len(c), c[0].Start, KeepCorr)
 	}
 }
-
 
 // TestThroughput: a sample a second of wall time, frames and rejects per
 // second between observations, the latest KeepSamples.

@@ -254,27 +254,7 @@ func Run(ctx context.Context, cfg Config) error {
 	goRun("printer", func(ctx context.Context) error { return printResults(ctx, reader, cfg, clock, cancel) })
 	goRun("status", func(ctx context.Context) error { return status(ctx, cfg, clock, &st, producer, src, admin) })
 
-	// The run command's settings (corrections within an hour, the guard
-	// against bogus timestamps), on the demo's clock: its wall-clock
-	// durations run Speedup times faster, so --idle is scaled to mean what
-	// it means for run.
-	pcfg := pipeline.DefaultConfig()
-	pcfg.Watermark.Lateness = cfg.Lateness
-	pcfg.Watermark.Idle = time.Duration(float64(pcfg.Watermark.Idle) * cfg.Speedup)
-	pcfg.Early = time.Second
-	pcfg.Dead = &countDead{st: &st, log: cfg.Logger}
-	pcfg.Now = clock.Now
-	var results pipeline.Sink = sink
-	pcfg.Observe = cfg.Observe
-	if b := cfg.Board; b != nil {
-		results, pcfg.Dead = b.Tee(results), b.TeeDead(pcfg.Dead)
-		pcfg.Observe = func(s *pipeline.Stats) {
-			if cfg.Observe != nil {
-				cfg.Observe(s)
-			}
-			b.Observe(s)
-		}
-	}
+	pcfg, results := pipelineConfig(cfg, clock, &st, sink)
 	_, err = pipeline.Run(ctx, src, results, pcfg)
 	cancel()
 	wg.Wait()
@@ -286,6 +266,33 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("demo pipeline: %w", err)
 	}
 	return nil
+}
+
+// pipelineConfig is the run command's settings (corrections within an
+// hour, the guard against bogus timestamps), on the demo's clock: its
+// wall-clock durations run Speedup times faster, so --idle is scaled to
+// mean what it means for run. The board, if any, sees the stats, results
+// and dead letters.
+func pipelineConfig(cfg Config, clock *Clock, st *Stats, sink pipeline.Sink) (pipeline.Config, pipeline.Sink) {
+	pcfg := pipeline.DefaultConfig()
+	pcfg.Watermark.Lateness = cfg.Lateness
+	pcfg.Watermark.Idle = time.Duration(float64(pcfg.Watermark.Idle) * cfg.Speedup)
+	pcfg.Early = time.Second
+	pcfg.Dead = &countDead{st: st, log: cfg.Logger}
+	pcfg.Now = clock.Now
+	pcfg.Observe = cfg.Observe
+	b := cfg.Board
+	if b == nil {
+		return pcfg, sink
+	}
+	pcfg.Dead = b.TeeDead(pcfg.Dead)
+	pcfg.Observe = func(s *pipeline.Stats) {
+		if cfg.Observe != nil {
+			cfg.Observe(s)
+		}
+		b.Observe(s)
+	}
+	return pcfg, b.Tee(sink)
 }
 
 // paced is the demo's input: generated frames, each handed out when its
