@@ -202,38 +202,12 @@ func Run(ctx context.Context, cfg Config) error {
 	fmt.Fprintf(cfg.Status, "demo: embedded Kafka broker at %s, topic %q with %d partitions; %s frames/s of event time from %s users, event time %g× the wall clock (a minute every %.1fs)\n",
 		conn.Brokers[0], InputTopic, cfg.Partitions, progress.Thousands(uint64(cfg.Rate)), progress.Thousands(uint64(cfg.Users)), cfg.Speedup, 60/cfg.Speedup)
 
-	// Every client is the one the commands use (internal/kafka).
-	producer, err := kafka.NewProducer(ctx, kafka.ProducerConfig{
-		Config: conn, Topic: InputTopic,
-		// Keyless records one by one over the partitions, so every
-		// partition's event time moves on together and none holds the
-		// watermark back.
-		RoundRobin: true,
-	})
+	c, err := openClients(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("demo producer: %w", err)
+		return err
 	}
-	defer producer.Close()
-	src, err := kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{InputTopic}, Group: Group, CommitInterval: time.Second})
-	if err != nil {
-		return fmt.Errorf("demo source: %w", err)
-	}
-	defer src.Close()
-	sink, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: OutputTopic})
-	if err != nil {
-		return fmt.Errorf("demo sink: %w", err)
-	}
-	defer sink.Close()
-	reader, err := kafka.NewResultReader(ctx, kafka.ResultReaderConfig{Config: conn, Topic: OutputTopic})
-	if err != nil {
-		return fmt.Errorf("demo result reader: %w", err)
-	}
-	defer reader.Close()
-	admin, err := kafka.NewAdmin(ctx, conn)
-	if err != nil {
-		return fmt.Errorf("demo admin: %w", err)
-	}
-	defer admin.Close()
+	defer c.close()
+	producer, src, reader, admin := c.producer, c.src, c.reader, c.admin
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -254,7 +228,7 @@ func Run(ctx context.Context, cfg Config) error {
 	goRun("printer", func(ctx context.Context) error { return printResults(ctx, reader, cfg, clock, cancel) })
 	goRun("status", func(ctx context.Context) error { return status(ctx, cfg, clock, &st, producer, src, admin) })
 
-	pcfg, results := pipelineConfig(cfg, clock, &st, sink)
+	pcfg, results := pipelineConfig(cfg, clock, &st, c.sink)
 	_, err = pipeline.Run(ctx, src, results, pcfg)
 	cancel()
 	wg.Wait()
@@ -266,6 +240,61 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("demo pipeline: %w", err)
 	}
 	return nil
+}
+
+// clients are the demo's Kafka clients, each the one the commands use
+// (internal/kafka).
+type clients struct {
+	producer *kafka.Producer
+	src      *kafka.Source
+	sink     *kafka.Sink
+	reader   *kafka.ResultReader
+	admin    *kafka.Admin
+	closers  []func() error // in the order opened
+}
+
+func openClients(ctx context.Context, conn kafka.Config) (c *clients, err error) {
+	c = &clients{}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	c.producer, err = kafka.NewProducer(ctx, kafka.ProducerConfig{
+		Config: conn, Topic: InputTopic,
+		// Keyless records one by one over the partitions, so every
+		// partition's event time moves on together and none holds the
+		// watermark back.
+		RoundRobin: true,
+	})
+	if err != nil {
+		return c, fmt.Errorf("demo producer: %w", err)
+	}
+	c.closers = append(c.closers, c.producer.Close)
+	if c.src, err = kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{InputTopic}, Group: Group, CommitInterval: time.Second}); err != nil {
+		return c, fmt.Errorf("demo source: %w", err)
+	}
+	c.closers = append(c.closers, c.src.Close)
+	if c.sink, err = kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: OutputTopic}); err != nil {
+		return c, fmt.Errorf("demo sink: %w", err)
+	}
+	c.closers = append(c.closers, c.sink.Close)
+	if c.reader, err = kafka.NewResultReader(ctx, kafka.ResultReaderConfig{Config: conn, Topic: OutputTopic}); err != nil {
+		return c, fmt.Errorf("demo result reader: %w", err)
+	}
+	c.closers = append(c.closers, c.reader.Close)
+	if c.admin, err = kafka.NewAdmin(ctx, conn); err != nil {
+		return c, fmt.Errorf("demo admin: %w", err)
+	}
+	c.closers = append(c.closers, c.admin.Close)
+	return c, nil
+}
+
+// close closes the clients, the last opened first.
+func (c *clients) close() {
+	for _, f := range slices.Backward(c.closers) {
+		f()
+	}
 }
 
 // pipelineConfig is the run command's settings (corrections within an
