@@ -12,7 +12,6 @@ import (
 	"github.com/headcount/headcount/internal/demo"
 	"github.com/headcount/headcount/internal/logging"
 	"github.com/headcount/headcount/internal/metrics"
-	"github.com/headcount/headcount/internal/pipeline"
 )
 
 func init() { commands["demo"] = runDemo }
@@ -20,7 +19,8 @@ func init() { commands["demo"] = runDemo }
 const demoUsage = `Usage: headcount demo [flags]
 
 Zero set-up: starts an embedded Kafka-compatible broker in this process,
-produces generated traffic to it (late frames included), runs the real
+produces generated traffic to it (late frames, bad frames and flipped
+timestamps included, as real traffic has them), runs the real
 pipeline (Kafka source, counting, Kafka sink) and prints each minute's
 final unique-user count as it arrives on the output topic, with a status
 line every few seconds. Ctrl-C stops it.
@@ -42,6 +42,8 @@ func runDemo(args []string) int {
 	fs.IntVar(&cfg.Minutes, "minutes", 0, "stop after this many final minutes (default 0: until Ctrl-C)")
 	fs.Float64Var(&cfg.Speedup, "speedup", cfg.Speedup, "event time runs this many times faster than the wall clock: a minute closes every 60/N seconds")
 	fs.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of the input topic")
+	fs.Float64Var(&cfg.BadProb, "bad-prob", cfg.BadProb, "share of frames broken as real traffic breaks them (truncated, not UTF-8, no uid…), all rejected; 0: none")
+	fs.Float64Var(&cfg.BitFlipProb, "bitflip-prob", cfg.BitFlipProb, "share of frames whose ts has a flipped bit (decades away), rejected as bogus-ts; 0: none")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "HOST:PORT of the live dashboard (and /metrics); if it is taken, a free port is used; empty: none")
 	logFlags := addLogFlags(fs)
 	if code, ok := parseArgs(fs, args); !ok {
@@ -50,6 +52,13 @@ func runDemo(args []string) int {
 	log := logFlags.start("demo")
 	if err := cfg.Validate(); err != nil {
 		return usageErr(err)
+	}
+	// In demo.Config a zero share means "the default"; on the command line
+	// it means none.
+	for _, p := range []*float64{&cfg.BadProb, &cfg.BitFlipProb} {
+		if *p == 0 {
+			*p = -1
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -72,8 +81,7 @@ func runDemo(args []string) int {
 			return fail(err)
 		}
 		slog.Info("serving", "dashboard", "http://"+addr.String()+"/")
-		cfg.Observe = func(s *pipeline.Stats) { m.Observe(s); board.Observe(s) }
-		cfg.Tee = board.Tee
+		cfg.Observe, cfg.Board = m.Observe, board
 	}
 	if err := demo.Run(ctx, cfg); err != nil {
 		return fail(err)

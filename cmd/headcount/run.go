@@ -360,6 +360,7 @@ func (o *runOpts) observe(ctx context.Context, e *runEnds) (stop func(), err err
 			return stop, err
 		}
 		observers = append(observers, m.Observe, board.Observe)
+		o.cfg.Dead = board.TeeDead(o.cfg.Dead) // nil: the board only
 		if e.member != nil {
 			tap := board.Tee(discard{})
 			o.tap.Store(&tap)

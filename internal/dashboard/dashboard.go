@@ -18,24 +18,70 @@ import (
 //go:embed index.html
 var page []byte
 
-// Keep is how many recent windows of each kind the dashboard shows.
-const Keep = 60
+// How much recent history the board keeps.
+const (
+	Keep        = 60  // windows of each kind
+	KeepSamples = 120 // throughput samples, one a second
+	KeepDead    = 8   // dead letters
+	KeepCorr    = 10  // corrections
+	// ExcerptLen caps the bytes of a dead letter's frame kept for the page.
+	ExcerptLen = 160
+)
 
-// Board records results and stats for the page. Its Tee is the pipeline's
-// sink (it passes every result on), its Observe the pipeline's Observe.
+// Board records results, stats, dead letters and corrections for the page.
+// Its Tee is the pipeline's sink (it passes every result on), its TeeDead
+// the pipeline's dead letters, its Observe the pipeline's Observe.
 type Board struct {
-	mu      sync.Mutex
-	windows map[string]map[int64]result.Result // kind -> start -> latest revision
-	stats   pipeline.Stats
-	prev    pipeline.Stats
-	prevAt  time.Time
-	rate    float64 // frames/s between the last two observations a second apart
-	started time.Time
+	mu          sync.Mutex
+	windows     map[string]map[int64]result.Result // kind -> start -> latest revision
+	stats       pipeline.Stats
+	prev        pipeline.Stats
+	prevAt      time.Time
+	rate        float64 // frames/s between the last two observations a second apart
+	samples     []Sample
+	dead        uint64
+	recentDead  []DeadLetter
+	corrections []Correction
+	clock       Clock
+	started     time.Time
+	wall        func() time.Time // time.Now; a test's clock for the throughput
 }
 
-// New returns an empty board.
+// Clock says which time the page shows when it is not the wall clock: the
+// demo's event time runs Speedup times faster.
+type Clock struct {
+	Name    string           // shown with every time, e.g. "demo time"
+	Speedup float64          // event time per wall time
+	Now     func() time.Time // the current time on this clock
+	// Since is when the traffic began: windows that start before it hold
+	// only part of their traffic (partial).
+	Since time.Time
+}
+
+// New returns an empty board on the wall clock.
 func New() *Board {
-	return &Board{windows: map[string]map[int64]result.Result{}, started: time.Now()}
+	return &Board{windows: map[string]map[int64]result.Result{}, started: time.Now(), wall: time.Now}
+}
+
+// SetClock makes the board show times on c (the demo's clock).
+func (b *Board) SetClock(c Clock) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.clock = c
+}
+
+// DemoClock shows the board on the demo's clock (demo.Board): event time
+// from start, speedup times the wall clock.
+func (b *Board) DemoClock(start time.Time, speedup float64, now func() time.Time) {
+	b.SetClock(Clock{Name: "demo time", Speedup: speedup, Now: now, Since: start})
+}
+
+// now is the time on the board's clock; b.mu is held.
+func (b *Board) now() time.Time {
+	if b.clock.Now != nil {
+		return b.clock.Now()
+	}
+	return time.Now()
 }
 
 // Tee returns a sink that records each result on the board, then passes it
@@ -64,8 +110,12 @@ func (b *Board) record(rs []result.Result) {
 			b.windows[r.Window] = m
 		}
 		start := r.Start.Unix()
-		if old, ok := m[start]; ok && old.Final && !r.Final {
+		old, had := m[start]
+		if had && old.Final && !r.Final {
 			continue // a provisional result never replaces a final one
+		}
+		if r.Final && r.Rev > 1 {
+			b.corrected(old, had && old.Final, r)
 		}
 		m[start] = r
 		if len(m) > Keep {
@@ -74,65 +124,37 @@ func (b *Board) record(rs []result.Result) {
 	}
 }
 
+// corrected notes a correction of a final result; b.mu is held.
+func (b *Board) corrected(old result.Result, known bool, r result.Result) {
+	c := Correction{Window: r.Window, Start: r.Start, Rev: r.Rev, NewUsers: r.Users, NewFrames: r.Frames, At: b.now().Unix()}
+	if known {
+		c.OldUsers, c.OldFrames, c.OldRev = &old.Users, &old.Frames, old.Rev
+	}
+	b.corrections = keepLast(append(b.corrections, c), KeepCorr)
+}
+
+// keepLast drops all but the last n elements of s.
+func keepLast[T any](s []T, n int) []T {
+	if len(s) > n {
+		s = slices.Delete(s, 0, len(s)-n)
+	}
+	return s
+}
+
 // Observe takes the pipeline's stats (pipeline.Config.Observe).
 func (b *Board) Observe(s *pipeline.Stats) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.stats = *s
-	now := time.Now()
+	now := b.wall()
 	if d := now.Sub(b.prevAt); d >= time.Second {
 		if !b.prevAt.IsZero() {
 			b.rate = float64(s.Frames-b.prev.Frames) / d.Seconds()
+			rejected := float64(s.RejectedTotal()-b.prev.RejectedTotal()) / d.Seconds()
+			b.samples = keepLast(append(b.samples, Sample{At: now.Unix(), Rate: b.rate, Rejected: rejected}), KeepSamples)
 		}
 		b.prev, b.prevAt = *s, now
 	}
-}
-
-// State is what /api/state returns. Windows holds, per kind, the latest
-// revision of each recent window, oldest first, in the result format of the
-// output (the page reads start, ts, users, frames, final, rev, exact, rse).
-type State struct {
-	Uptime     float64                    `json:"uptime_seconds"`
-	Frames     uint64                     `json:"frames"`
-	Counted    uint64                     `json:"counted"`
-	Rejected   map[string]uint64          `json:"rejected"`
-	Rate       float64                    `json:"frames_per_second"`
-	Watermark  int64                      `json:"watermark"`
-	Open       int                        `json:"open_windows"`
-	Kept       int                        `json:"kept_windows"`
-	Results    uint64                     `json:"results"`
-	Windows    map[string][]result.Result `json:"windows"`
-	UpdatedUTC string                     `json:"updated"`
-}
-
-// Snapshot returns the board's state.
-func (b *Board) Snapshot() State {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := State{
-		Uptime:     time.Since(b.started).Seconds(),
-		Frames:     b.stats.Frames,
-		Counted:    b.stats.Counted,
-		Rejected:   map[string]uint64{},
-		Rate:       b.rate,
-		Watermark:  b.stats.Watermark,
-		Open:       b.stats.OpenWindows,
-		Kept:       b.stats.KeptWindows,
-		Results:    b.stats.Results,
-		Windows:    map[string][]result.Result{},
-		UpdatedUTC: time.Now().UTC().Format(time.RFC3339),
-	}
-	for r := frame.Reason(1); r < frame.NumReasons; r++ {
-		if n := b.stats.Rejected[r]; n > 0 {
-			s.Rejected[r.String()] = n
-		}
-	}
-	for kind, m := range b.windows {
-		for _, start := range slices.Sorted(maps.Keys(m)) {
-			s.Windows[kind] = append(s.Windows[kind], m[start])
-		}
-	}
-	return s
 }
 
 // Register adds the page at / and its data at /api/state to mux.
@@ -146,4 +168,15 @@ func (b *Board) Register(mux *http.ServeMux) {
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(b.Snapshot())
 	})
+}
+
+// reasons lists the reasons with a count, by name.
+func reasons(counts *[frame.NumReasons]uint64) map[string]uint64 {
+	m := map[string]uint64{}
+	for r := frame.Reason(1); r < frame.NumReasons; r++ {
+		if n := counts[r]; n > 0 {
+			m[r.String()] = n
+		}
+	}
+	return m
 }

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -57,11 +56,35 @@ type Config struct {
 	StatusEvery time.Duration
 	// Logger for the Kafka clients; default: warnings and errors only.
 	Logger *slog.Logger
-	// Observe and Tee, if set, connect a dashboard: Observe receives the
-	// pipeline's stats, Tee wraps its result sink.
+	// BadProb is the share of frames broken in one of the ways real
+	// traffic breaks (badKinds: truncated, not UTF-8, uid missing…;
+	// default 0.005, negative: none), BitFlipProb the share whose ts has a
+	// flipped bit (default 0.001, negative: none). The pipeline rejects
+	// them all and the counts stay those of the good frames.
+	BadProb, BitFlipProb float64
+	// Observe, if set, receives the pipeline's stats (metrics).
 	Observe func(*pipeline.Stats)
-	Tee     func(pipeline.Sink) pipeline.Sink
+	// Board, if set, shows the demo live (the dashboard).
+	Board Board
 }
+
+// Board is what shows a demo live: it sees the pipeline's stats, results
+// and dead letters, and is told the demo's clock.
+type Board interface {
+	Observe(*pipeline.Stats)
+	Tee(pipeline.Sink) pipeline.Sink
+	TeeDead(pipeline.DeadLetters) pipeline.DeadLetters
+	// DemoClock is called once, before any frame: event time starts at
+	// start and runs speedup times faster than the wall clock.
+	DemoClock(start time.Time, speedup float64, now func() time.Time)
+}
+
+// The shares of bad frames in the demo's traffic: about what real traffic
+// carries, enough to show on the dashboard every few seconds.
+const (
+	DefaultBadProb     = 0.005
+	DefaultBitFlipProb = 0.001
+)
 
 // MaxWallRate is the most frames per second of wall time (Rate × Speedup)
 // the demo is meant for.
@@ -84,6 +107,9 @@ func (c Config) Validate() error {
 	if !(c.Rate > 0) || c.Users <= 0 || !(c.Speedup > 0) || c.Partitions <= 0 || c.Minutes < 0 {
 		errs = append(errs, errors.New("--rate, --users, --speedup and --partitions must be positive, --minutes not negative"))
 	}
+	if !(c.BadProb >= 0 && c.BadProb <= 1 && c.BitFlipProb >= 0 && c.BitFlipProb <= 1) {
+		errs = append(errs, errors.New("--bad-prob and --bitflip-prob must be within [0, 1]"))
+	}
 	if c.Rate*c.Speedup > MaxWallRate {
 		errs = append(errs, fmt.Errorf("--rate × --speedup = %g frames/s of wall time is more than this demo is meant for (%d)", c.Rate*c.Speedup, MaxWallRate))
 	}
@@ -102,6 +128,12 @@ func (c *Config) defaults() {
 	}
 	if c.Partitions <= 0 {
 		c.Partitions = 4
+	}
+	if c.BadProb == 0 {
+		c.BadProb = DefaultBadProb
+	}
+	if c.BitFlipProb == 0 {
+		c.BitFlipProb = DefaultBitFlipProb
 	}
 	if c.Lateness <= 0 {
 		c.Lateness = DemoLateness
@@ -145,12 +177,6 @@ func (c *Clock) wallAt(d time.Duration) time.Time {
 	return c.wall0.Add(time.Duration(float64(d) / c.speedup))
 }
 
-// Stats are the live counters of the status line that no Kafka client
-// keeps.
-type Stats struct {
-	TooLate, Rejected atomic.Uint64
-}
-
 // Run starts an embedded Kafka-compatible broker, produces generated
 // traffic to it at the configured pace, runs the real pipeline (Kafka
 // source, counting, Kafka sink) and prints every final per-minute count as
@@ -168,43 +194,20 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cluster.Close()
 	conn := kafka.Config{Brokers: cluster.ListenAddrs(), ClientID: "headcount-demo", Logger: cfg.Logger}
 	clock := NewClock(time.Now(), cfg.Speedup)
+	if cfg.Board != nil {
+		cfg.Board.DemoClock(clock.event0, cfg.Speedup, clock.Now)
+	}
 	var st Stats
 
 	fmt.Fprintf(cfg.Status, "demo: embedded Kafka broker at %s, topic %q with %d partitions; %s frames/s of event time from %s users, event time %g× the wall clock (a minute every %.1fs)\n",
 		conn.Brokers[0], InputTopic, cfg.Partitions, progress.Thousands(uint64(cfg.Rate)), progress.Thousands(uint64(cfg.Users)), cfg.Speedup, 60/cfg.Speedup)
 
-	// Every client is the one the commands use (internal/kafka).
-	producer, err := kafka.NewProducer(ctx, kafka.ProducerConfig{
-		Config: conn, Topic: InputTopic,
-		// Keyless records one by one over the partitions, so every
-		// partition's event time moves on together and none holds the
-		// watermark back.
-		RoundRobin: true,
-	})
+	c, err := openClients(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("demo producer: %w", err)
+		return err
 	}
-	defer producer.Close()
-	src, err := kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{InputTopic}, Group: Group, CommitInterval: time.Second})
-	if err != nil {
-		return fmt.Errorf("demo source: %w", err)
-	}
-	defer src.Close()
-	sink, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: OutputTopic})
-	if err != nil {
-		return fmt.Errorf("demo sink: %w", err)
-	}
-	defer sink.Close()
-	reader, err := kafka.NewResultReader(ctx, kafka.ResultReaderConfig{Config: conn, Topic: OutputTopic})
-	if err != nil {
-		return fmt.Errorf("demo result reader: %w", err)
-	}
-	defer reader.Close()
-	admin, err := kafka.NewAdmin(ctx, conn)
-	if err != nil {
-		return fmt.Errorf("demo admin: %w", err)
-	}
-	defer admin.Close()
+	defer c.close()
+	producer, src, reader, admin := c.producer, c.src, c.reader, c.admin
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -219,27 +222,13 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	goRun("producer", func(ctx context.Context) error {
-		_, err := producer.Load(ctx, newPaced(clock, cfg))
+		_, err := producer.Load(ctx, newPaced(clock, cfg, &st))
 		return err
 	})
 	goRun("printer", func(ctx context.Context) error { return printResults(ctx, reader, cfg, clock, cancel) })
 	goRun("status", func(ctx context.Context) error { return status(ctx, cfg, clock, &st, producer, src, admin) })
 
-	// The run command's settings (corrections within an hour, the guard
-	// against bogus timestamps), on the demo's clock: its wall-clock
-	// durations run Speedup times faster, so --idle is scaled to mean what
-	// it means for run.
-	pcfg := pipeline.DefaultConfig()
-	pcfg.Watermark.Lateness = cfg.Lateness
-	pcfg.Watermark.Idle = time.Duration(float64(pcfg.Watermark.Idle) * cfg.Speedup)
-	pcfg.Early = time.Second
-	pcfg.Dead = &countDead{st: &st}
-	pcfg.Now = clock.Now
-	var results pipeline.Sink = sink
-	if cfg.Tee != nil {
-		results = cfg.Tee(results)
-	}
-	pcfg.Observe = cfg.Observe
+	pcfg, results := pipelineConfig(cfg, clock, &st, c.sink)
 	_, err = pipeline.Run(ctx, src, results, pcfg)
 	cancel()
 	wg.Wait()
@@ -253,14 +242,99 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// clients are the demo's Kafka clients, each the one the commands use
+// (internal/kafka).
+type clients struct {
+	producer *kafka.Producer
+	src      *kafka.Source
+	sink     *kafka.Sink
+	reader   *kafka.ResultReader
+	admin    *kafka.Admin
+	closers  []func() error // in the order opened
+}
+
+func openClients(ctx context.Context, conn kafka.Config) (c *clients, err error) {
+	c = &clients{}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	c.producer, err = kafka.NewProducer(ctx, kafka.ProducerConfig{
+		Config: conn, Topic: InputTopic,
+		// Keyless records one by one over the partitions, so every
+		// partition's event time moves on together and none holds the
+		// watermark back.
+		RoundRobin: true,
+	})
+	if err != nil {
+		return c, fmt.Errorf("demo producer: %w", err)
+	}
+	c.closers = append(c.closers, c.producer.Close)
+	if c.src, err = kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{InputTopic}, Group: Group, CommitInterval: time.Second}); err != nil {
+		return c, fmt.Errorf("demo source: %w", err)
+	}
+	c.closers = append(c.closers, c.src.Close)
+	if c.sink, err = kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: OutputTopic}); err != nil {
+		return c, fmt.Errorf("demo sink: %w", err)
+	}
+	c.closers = append(c.closers, c.sink.Close)
+	if c.reader, err = kafka.NewResultReader(ctx, kafka.ResultReaderConfig{Config: conn, Topic: OutputTopic}); err != nil {
+		return c, fmt.Errorf("demo result reader: %w", err)
+	}
+	c.closers = append(c.closers, c.reader.Close)
+	if c.admin, err = kafka.NewAdmin(ctx, conn); err != nil {
+		return c, fmt.Errorf("demo admin: %w", err)
+	}
+	c.closers = append(c.closers, c.admin.Close)
+	return c, nil
+}
+
+// close closes the clients, the last opened first.
+func (c *clients) close() {
+	for _, f := range slices.Backward(c.closers) {
+		f()
+	}
+}
+
+// pipelineConfig is the run command's settings (corrections within an
+// hour, the guard against bogus timestamps), on the demo's clock: its
+// wall-clock durations run Speedup times faster, so --idle is scaled to
+// mean what it means for run. The board, if any, sees the stats, results
+// and dead letters.
+func pipelineConfig(cfg Config, clock *Clock, st *Stats, sink pipeline.Sink) (pipeline.Config, pipeline.Sink) {
+	pcfg := pipeline.DefaultConfig()
+	pcfg.Watermark.Lateness = cfg.Lateness
+	pcfg.Watermark.Idle = time.Duration(float64(pcfg.Watermark.Idle) * cfg.Speedup)
+	pcfg.Early = time.Second
+	pcfg.Dead = &countDead{st: st, log: cfg.Logger}
+	pcfg.Now = clock.Now
+	pcfg.Observe = cfg.Observe
+	b := cfg.Board
+	if b == nil {
+		return pcfg, sink
+	}
+	pcfg.Dead = b.TeeDead(pcfg.Dead)
+	pcfg.Observe = func(s *pipeline.Stats) {
+		if cfg.Observe != nil {
+			cfg.Observe(s)
+		}
+		b.Observe(s)
+	}
+	return pcfg, b.Tee(sink)
+}
+
 // paced is the demo's input: generated frames, each handed out when its
 // arrival time comes on the event clock. It is a source.Source, so the
 // bulk loader (kafka.Producer.Load) sends it.
 type paced struct {
-	g     *gen.Generator
-	clock *Clock
-	next  []byte // generated, not yet due
-	timer *time.Timer
+	g       *gen.Generator
+	clock   *Clock
+	next    []byte // generated, not yet due
+	timer   *time.Timer
+	rng     *rand.Rand // which frames are broken, and how
+	badProb float64
+	st      *Stats
 }
 
 // pacedBatch caps a batch of frames that are due at once (after a stall).
@@ -275,8 +349,12 @@ const demoDelay = 30 * time.Second
 // their first final result, against 1 of 18 with the run command's 5 s).
 const DemoLateness = demoDelay + time.Second
 
-func newPaced(clock *Clock, cfg Config) *paced {
+func newPaced(clock *Clock, cfg Config, st *Stats) *paced {
+	cfg.defaults()
 	return &paced{
+		rng:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		badProb: cfg.BadProb,
+		st:      st,
 		g: gen.New(gen.Config{
 			Count:     -1,
 			Rate:      cfg.Rate,
@@ -284,7 +362,9 @@ func newPaced(clock *Clock, cfg Config) *paced {
 			Start:     clock.event0.Unix(),
 			Delay:     demoDelay,
 			DelayProb: 0.01,
-			Seed:      rand.Uint64(),
+			// gen's zero is "none", the demo's negative.
+			BitFlipProb: max(cfg.BitFlipProb, 0),
+			Seed:        rand.Uint64(),
 		}),
 		clock: clock,
 	}
@@ -298,7 +378,7 @@ func (p *paced) Next(ctx context.Context) (*source.Batch, error) {
 	b := &source.Batch{}
 	for len(b.Frames) < pacedBatch {
 		if p.next == nil {
-			p.next, _, _, _, _ = p.g.Next(nil) // endless: Count is -1
+			p.next = p.generate()
 		}
 		if wait := time.Until(p.clock.wallAt(p.g.Elapsed())); wait > 0 {
 			if len(b.Frames) > 0 {
@@ -312,6 +392,21 @@ func (p *paced) Next(ctx context.Context) (*source.Batch, error) {
 		p.next = nil
 	}
 	return b, nil
+}
+
+// generate returns the next frame, broken now and then as real traffic
+// is, and counts it by the reason it must be rejected for (OK: good).
+func (p *paced) generate() []byte {
+	f, uid, ts, arrival, _ := p.g.Next(nil) // endless: Count is -1
+	why := frame.OK
+	if ts > arrival || ts < arrival-int64(demoDelay/time.Second) {
+		why = frame.BogusTS // a flipped bit: decades away, or negative
+	} else if p.badProb > 0 && p.rng.Float64() < p.badProb {
+		k := badKinds[p.rng.IntN(len(badKinds))]
+		f, why = k.make(f, uid, ts), k.reason
+	}
+	p.st.Sent[why].Add(1)
+	return f
 }
 
 func (p *paced) sleep(ctx context.Context, d time.Duration) error {
@@ -418,9 +513,9 @@ func status(ctx context.Context, cfg Config, clock *Clock, st *Stats, producer *
 		case <-t.C:
 		}
 		produced, _, _, _ := producer.Progress()
-		fmt.Fprintf(cfg.Status, "status: event time %s (%g× speed) · produced %s · counted from Kafka %s · too late %s · rejected %s\n",
+		fmt.Fprintf(cfg.Status, "status: event time %s (%g× speed) · produced %s · read from Kafka %s · rejected %s of the %s bad frames sent · too late %s\n",
 			clock.Now().Format("15:04:05"), cfg.Speedup, progress.Thousands(produced), progress.Thousands(src.Frames()),
-			progress.Thousands(st.TooLate.Load()), progress.Thousands(st.Rejected.Load()))
+			progress.Thousands(total(&st.Rejected)), progress.Thousands(total(&st.Sent)), progress.Thousands(st.Rejected[frame.TooLate].Load()))
 		// Memory, not correctness: a failure is reported and the demo
 		// goes on.
 		if err := admin.DeleteCommitted(ctx, Group); err != nil && ctx.Err() == nil {
@@ -430,14 +525,18 @@ func status(ctx context.Context, cfg Config, clock *Clock, st *Stats, producer *
 }
 
 // countDead counts rejected frames for the status line (the demo keeps no
-// dead-letter topic).
-type countDead struct{ st *Stats }
+// dead-letter topic) and reports any reject beyond the bad frames sent: a
+// good frame rejected would make a count wrong.
+type countDead struct {
+	st  *Stats
+	log *slog.Logger
+}
 
-func (c *countDead) Reject(_ int32, _ int64, _ []byte, r frame.Reason) error {
-	if r == frame.TooLate {
-		c.st.TooLate.Add(1)
-	} else {
-		c.st.Rejected.Add(1)
+func (c *countDead) Reject(partition int32, off int64, f []byte, r frame.Reason) error {
+	n := c.st.Rejected[r].Add(1)
+	if r != frame.TooLate && n > c.st.Sent[r].Load() {
+		c.st.Unexpected.Add(1)
+		c.log.Warn("demo: a frame sent as good was rejected", "reason", r.String(), "partition", partition, "offset", off, "frame", string(f[:min(len(f), 200)]))
 	}
 	return nil
 }

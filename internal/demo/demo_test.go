@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/headcount/headcount/internal/dashboard"
+	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/result"
 )
@@ -45,7 +46,7 @@ func TestDemo(t *testing.T) {
 	begin := time.Now()
 	board := dashboard.New()
 	err := Run(ctx, Config{Rate: 30, Users: 500, Minutes: 2, Speedup: 60, Out: &out, Status: &status, StatusEvery: 100 * time.Millisecond,
-		Observe: board.Observe, Tee: board.Tee})
+		BadProb: 0.05, BitFlipProb: 0.01, Board: board})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +72,12 @@ func TestDemo(t *testing.T) {
 	if len(finals) != 2 || !finals[1].Start.Equal(finals[0].End) || finals[0].Users == 0 || finals[1].Frames == 0 {
 		t.Fatalf("finals %+v, want 2 consecutive minutes with users; output:\n%s", finals, out.String())
 	}
-	if st := board.Snapshot(); len(st.Windows["minute"]) < 2 || st.Counted == 0 {
+	st := board.Snapshot()
+	if len(st.Windows["minute"]) < 2 || st.Counted == 0 {
 		t.Errorf("dashboard saw %d minutes, %d frames counted", len(st.Windows["minute"]), st.Counted)
 	}
+	checkRejects(t, st, status.String())
+	t.Logf("rejected %v; %d dead letters", st.Rejected, st.DeadLetters.Count)
 	if !strings.Contains(status.String(), "status: event time") {
 		t.Errorf("no status line:\n%s", status.String())
 	}
@@ -148,7 +152,7 @@ func TestPrinter(t *testing.T) {
 // event clock, all that are due at once in one batch.
 func TestPaced(t *testing.T) {
 	clock := NewClock(time.Now(), 600)
-	p := newPaced(clock, Config{Rate: 100, Users: 10})
+	p := newPaced(clock, Config{Rate: 100, Users: 10}, &Stats{})
 	defer p.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -172,5 +176,37 @@ func TestPaced(t *testing.T) {
 	cancel()
 	if _, err := p.Next(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Next after cancel: %v", err)
+	}
+}
+
+// checkRejects: the demo's bad frames were rejected for the reasons they
+// were made for, every reject reached the dashboard's dead letters, and no
+// good frame was rejected (the demo warns of it).
+func checkRejects(t *testing.T, st dashboard.State, status string) {
+	t.Helper()
+	want := map[string]bool{frame.BogusTS.String(): true, frame.TooLate.String(): true}
+	for _, k := range badKinds {
+		want[k.reason.String()] = true
+	}
+	for r := range want {
+		if st.Rejected[r] == 0 && r != frame.TooLate.String() {
+			t.Errorf("no frame rejected as %s", r)
+		}
+	}
+	var n uint64
+	for r, c := range st.Rejected {
+		if !want[r] {
+			t.Errorf("%d frames rejected as %s: the demo sends none", c, r)
+		}
+		n += c
+	}
+	if n == 0 || st.DeadLetters.Count != n || len(st.DeadLetters.Recent) == 0 {
+		t.Errorf("%d rejected (%v), %d dead letters on the dashboard (%d recent)", n, st.Rejected, st.DeadLetters.Count, len(st.DeadLetters.Recent))
+	}
+	if strings.Contains(status, "sent as good was rejected") {
+		t.Errorf("a good frame was rejected:\n%s", status)
+	}
+	if !strings.Contains(status, "bad frames sent") {
+		t.Errorf("the status line does not show the rejects:\n%s", status)
 	}
 }

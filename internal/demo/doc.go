@@ -21,4 +21,10 @@
 // before the next minute's final count. Frames later than --keep would be
 // shown in the status line as "too late", as the dead-letter output would
 // receive them; with these delays there are none.
+//
+// Like real traffic, 0.5% of the frames are broken (badKinds: truncated,
+// Latin-1, uid renamed…) and 0.1% carry a timestamp with a flipped bit.
+// The pipeline rejects them as it rejects any; the demo counts what it sent
+// of each reason before producing it, so a reject beyond those counts is a
+// good frame rejected, which it reports (Stats).
 package demo
