@@ -8,13 +8,21 @@ import (
 	"io"
 	"os"
 	"sync"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Mapped serves the lines of a regular, uncompressed file from a read-only
 // memory mapping: batches point into the page cache, so the file is never
 // copied. Profiles of a 2 GB run showed the read copy as a fifth of the CPU
 // time.
+//
+// Pages that every batch handed out is past are given back (MADV_DONTNEED)
+// every ReleaseEvery bytes: mapped pages count in the process's resident
+// size, so a 2 GB file would show as 2 GB in top, though it is only page
+// cache, which keeps them. A page given back and touched again is read
+// from the page cache (or the file) again: the mapping is shared and
+// read-only, so the bytes are the same either way.
 type Mapped struct {
 	// mu keeps Close from unmapping while Next reads the mapping: a run
 	// that stops does not wait for its reader.
@@ -25,7 +33,24 @@ type Mapped struct {
 	chunk    int
 	maxFrame int
 	pool     sync.Pool
+
+	releaseEvery int
+	released     int                // data[:released] has been given back
+	advise       func([]byte) error // gives pages back; a test's hook
+	// outMu guards out apart from mu, so a batch released by the
+	// pipeline's applier never waits for Next's scan of a chunk.
+	outMu sync.Mutex
+	out   []*mappedBatch // handed out and not yet recycled, in input order
 }
+
+// mappedBatch is a batch with the place of its first byte in the mapping.
+type mappedBatch struct {
+	Batch
+	start int
+	done  bool // released by its user
+}
+
+var pageSize = os.Getpagesize()
 
 // MapFile maps f. It fails for files that cannot be mapped (pipes, empty
 // files); the caller then falls back to Lines.
@@ -38,13 +63,20 @@ func MapFile(f *os.File, opts ...LinesOption) (*Mapped, error) {
 	if !st.Mode().IsRegular() || size == 0 || size != int64(int(size)) {
 		return nil, fmt.Errorf("map %s: not a non-empty regular file", f.Name())
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", f.Name(), err)
 	}
-	_ = syscall.Madvise(data, syscall.MADV_SEQUENTIAL)
+	_ = unix.Madvise(data, unix.MADV_SEQUENTIAL)
 	l := NewLines(nil, opts...) // for the options' values
-	return &Mapped{data: data, chunk: l.chunk, maxFrame: l.maxFrame}, nil
+	return &Mapped{
+		data: data, chunk: l.chunk, maxFrame: l.maxFrame, releaseEvery: l.releaseEvery,
+		// DONTNEED, not COLD or PAGEOUT: COLD leaves the pages mapped
+		// (resident size unchanged) and PAGEOUT also drops them from the
+		// page cache, so the next run of the same file reads the disk
+		// (measured: docs/BENCHMARKS.md).
+		advise: func(b []byte) error { return unix.Madvise(b, unix.MADV_DONTNEED) },
+	}, nil
 }
 
 // Next returns the next run of about one chunk of whole lines.
@@ -60,12 +92,8 @@ func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 	if m.pos >= len(m.data) {
 		return nil, io.EOF
 	}
-	b, _ := m.pool.Get().(*Batch)
-	if b == nil {
-		b = &Batch{}
-		b.release = func(b *Batch) { m.pool.Put(b) }
-	}
-	b.Frames, b.Offsets, b.Oversize = b.Frames[:0], nil, b.Oversize[:0]
+	mb := m.get()
+	b := &mb.Batch
 	b.Offset = m.lineNo
 	end := min(m.pos+m.chunk, len(m.data))
 	for m.pos < end {
@@ -88,7 +116,62 @@ func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 		}
 		b.addLine(line, m.lineNo-1)
 	}
+	m.giveBack()
 	return b, nil
+}
+
+// get returns an empty batch starting at pos, counted as out.
+func (m *Mapped) get() *mappedBatch {
+	mb, _ := m.pool.Get().(*mappedBatch)
+	if mb == nil {
+		mb = &mappedBatch{}
+		mb.release = func(*Batch) { m.recycle(mb) }
+	}
+	mb.Frames, mb.Offsets, mb.Oversize = mb.Frames[:0], nil, mb.Oversize[:0]
+	mb.start, mb.done = m.pos, false
+	m.outMu.Lock()
+	m.out = append(m.out, mb)
+	m.outMu.Unlock()
+	return mb
+}
+
+// recycle marks mb released. Batches are reused only in input order, so
+// the first one out always says how far every reader is.
+func (m *Mapped) recycle(mb *mappedBatch) {
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	mb.done = true
+	k := 0
+	for k < len(m.out) && m.out[k].done {
+		m.pool.Put(m.out[k])
+		k++
+	}
+	n := copy(m.out, m.out[k:])
+	clear(m.out[n:])
+	m.out = m.out[:n]
+}
+
+// giveBack gives back the whole pages before the first batch still out
+// (all read when none is), once releaseEvery bytes of them are waiting.
+// Called with mu held.
+func (m *Mapped) giveBack() {
+	if m.releaseEvery <= 0 {
+		return
+	}
+	m.outMu.Lock()
+	front := m.pos
+	if len(m.out) > 0 {
+		front = m.out[0].start
+	}
+	m.outMu.Unlock()
+	end := front &^ (pageSize - 1)
+	if end-m.released < m.releaseEvery {
+		return
+	}
+	// A failure only leaves the pages resident; not worth failing the run
+	// for, nor trying again at every batch.
+	_ = m.advise(m.data[m.released:end])
+	m.released = end
 }
 
 // Close unmaps the file. No batch may be used after it.
@@ -98,7 +181,7 @@ func (m *Mapped) Close() error {
 	if m.data == nil {
 		return nil
 	}
-	err := syscall.Munmap(m.data)
+	err := unix.Munmap(m.data)
 	m.data = nil
 	return err
 }
