@@ -10,6 +10,7 @@ import (
 
 	"github.com/headcount/headcount/internal/dashboard"
 	"github.com/headcount/headcount/internal/demo"
+	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/metrics"
 	"github.com/headcount/headcount/internal/pipeline"
 )
@@ -62,6 +63,7 @@ func runDemo(args []string) int {
 		}
 		fmt.Fprintf(os.Stderr, "demo: live dashboard at http://%s/\n", addr)
 		cfg.Observe = func(s *pipeline.Stats) { m.Observe(s); board.Observe(s) }
+		cfg.Input = func(src *kafka.Source) { m.SetReadiness(metrics.Readiness{Input: src, MaxLag: metrics.DefaultMaxLag}) }
 		cfg.Tee = board.Tee
 	}
 	if err := demo.Run(ctx, cfg); err != nil {

@@ -61,6 +61,9 @@ type Config struct {
 	// pipeline's stats, Tee wraps its result sink.
 	Observe func(*pipeline.Stats)
 	Tee     func(pipeline.Sink) pipeline.Sink
+	// Input, if set, is handed the pipeline's Kafka source once it is
+	// open (its lag and readiness, for metrics).
+	Input func(*kafka.Source)
 }
 
 // MaxWallRate is the most frames per second of wall time (Rate × Speedup)
@@ -190,6 +193,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("demo source: %w", err)
 	}
 	defer src.Close()
+	if cfg.Input != nil {
+		cfg.Input(src)
+	}
 	sink, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: OutputTopic})
 	if err != nil {
 		return fmt.Errorf("demo sink: %w", err)

@@ -132,7 +132,7 @@ func TestCollect(t *testing.T) {
 			m := New()
 			m.now = func() time.Time { return now }
 			m.Observe(&st)
-			m.SetReadiness(Readiness{Input: tt.input})
+			m.SetReadiness(Readiness{Input: tt.input, MaxLag: DefaultMaxLag})
 			fams := scrape(t, m.Handler())
 			for series, want := range tt.want {
 				name, labels := parseSeries(series)
@@ -209,8 +209,8 @@ func TestReady(t *testing.T) {
 		{"kafka, not assigned", nil, Readiness{Input: &fakeInput{notReady: "waiting for group g to assign partitions"}}, "waiting for group g to assign partitions"},
 		{"kafka, within the limit", &started, Readiness{Input: &fakeInput{lags: map[int32]int64{0: 10, 1: 3}}, MaxLag: 10}, ""},
 		{"kafka, behind", &started, Readiness{Input: &fakeInput{lags: map[int32]int64{0: 11, 1: 30, 2: 30}}, MaxLag: 10}, "partition 1 of in lags 30 records (more than 10)"},
-		{"kafka, default limit", nil, Readiness{Input: &fakeInput{lags: map[int32]int64{0: DefaultMaxLag}}}, ""},
-		{"kafka, past the default", nil, Readiness{Input: &fakeInput{lags: map[int32]int64{0: DefaultMaxLag + 1}}}, "partition 0 of in lags 10001 records (more than 10000)"},
+		{"kafka, caught up, limit 0", nil, Readiness{Input: &fakeInput{lags: map[int32]int64{0: 0, 1: 0}}}, ""},
+		{"kafka, one record, limit 0", nil, Readiness{Input: &fakeInput{lags: map[int32]int64{0: 0, 1: 1}}}, "partition 1 of in lags 1 records (more than 0)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"github.com/headcount/headcount/internal/pipeline"
 )
 
-// DefaultMaxLag is the most records a partition of a Kafka input may lag
-// for the run to be ready (Readiness.MaxLag).
+// DefaultMaxLag is the run command's --ready-lag: the most records a
+// partition of a Kafka input may lag for the run to be ready.
 const DefaultMaxLag = 10000
 
 // Readiness says what /readyz waits for.
@@ -19,8 +19,7 @@ type Readiness struct {
 	// when the pipeline has applied everything and waits for more. A
 	// file is caught up at its end.
 	Stream bool
-	// MaxLag is the most records a Kafka partition may lag (0:
-	// DefaultMaxLag).
+	// MaxLag is the most records a Kafka partition may lag (0: none).
 	MaxLag int64
 }
 
@@ -72,9 +71,6 @@ func (m *Metrics) NotReady() string {
 // lagging names the partition that lags most if it lags more than limit
 // records ("" if none does).
 func lagging(in Input, limit int64) string {
-	if limit <= 0 {
-		limit = DefaultMaxLag
-	}
 	var worst struct {
 		topic     string
 		partition int32
