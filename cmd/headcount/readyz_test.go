@@ -37,15 +37,7 @@ func TestReadyz(t *testing.T) {
 	}
 	m := startMember(t, []string{"run", "--in", "kafka://" + strings.Join(conn.Brokers, ",") + "/" + topic, "--out", os.DevNull,
 		"--quiet", "--http", "127.0.0.1:0", "--group", kafkatest.Topic(t, "group"), "--commit-interval", "100ms", "--ready-lag", "0"})
-	var url string
-	if _, err := m.scan("metrics address", time.Minute, func(l string) bool {
-		if sub := metricsRE.FindStringSubmatch(l); sub != nil {
-			url = strings.TrimSuffix(sub[1], "/metrics")
-		}
-		return url != ""
-	}); err != nil {
-		t.Fatal(err)
-	}
+	url := m.httpBase(t)
 	get := func(path string) (int, string) {
 		resp, err := http.Get(url + path)
 		if err != nil {
@@ -79,4 +71,19 @@ func TestReadyz(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+}
+
+// httpBase returns the http://HOST:PORT the process says it serves on.
+func (m *member) httpBase(t *testing.T) string {
+	t.Helper()
+	var url string
+	if _, err := m.scan("metrics address", time.Minute, func(l string) bool {
+		if sub := metricsRE.FindStringSubmatch(l); sub != nil {
+			url = strings.TrimSuffix(sub[1], "/metrics")
+		}
+		return url != ""
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return url
 }
