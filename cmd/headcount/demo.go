@@ -10,6 +10,7 @@ import (
 
 	"github.com/headcount/headcount/internal/dashboard"
 	"github.com/headcount/headcount/internal/demo"
+	"github.com/headcount/headcount/internal/kafka"
 	"github.com/headcount/headcount/internal/logging"
 	"github.com/headcount/headcount/internal/metrics"
 )
@@ -82,6 +83,7 @@ func runDemo(args []string) int {
 		}
 		slog.Info("serving", "dashboard", "http://"+addr.String()+"/")
 		cfg.Observe, cfg.Board = m.Observe, board
+		cfg.Input = func(src *kafka.Source) { m.SetReadiness(metrics.Readiness{Input: src, MaxLag: metrics.DefaultMaxLag}) }
 	}
 	if err := demo.Run(ctx, cfg); err != nil {
 		return fail(err)

@@ -38,6 +38,7 @@ type runOpts struct {
 	cfg                                         pipeline.Config
 	in, out, dead, httpAddr, cpuOut, checkpoint string
 	progress, quiet                             bool
+	readyLag                                    int64
 	kafka                                       *kafkaFlags
 	logFlags                                    *logFlags
 	log                                         *logging.Log
@@ -72,7 +73,8 @@ func (o *runOpts) flags() *flag.FlagSet {
 	fs.StringVar(&o.out, "out", "-", "output: - for stdout (one JSON result per line), a file path, or kafka://HOST:PORT/TOPIC (one record per result keyed <window>/<start unix>; the topic is created compacted when missing)")
 	addConfigFlags(fs, &o.cfg)
 	fs.StringVar(&o.dead, "dead-letter", "", "file that receives every rejected frame with its reason (JSON lines), or kafka://HOST:PORT/TOPIC (the frame unchanged, the reason in header headcount-reason); empty: none")
-	fs.StringVar(&o.httpAddr, "http", "", "HOST:PORT to serve the live dashboard (/), Prometheus /metrics and /healthz on (e.g. 127.0.0.1:9464); empty: none")
+	fs.StringVar(&o.httpAddr, "http", "", "HOST:PORT to serve the live dashboard (/), Prometheus /metrics, /healthz and /readyz on (e.g. 127.0.0.1:9464); empty: none")
+	fs.Int64Var(&o.readyLag, "ready-lag", metrics.DefaultMaxLag, "Kafka input: /readyz answers 503 while a partition lags more records than this")
 	fs.BoolVar(&o.progress, "progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal, as log records (default: only on a terminal, and not with --quiet)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no end-of-run summary on stderr")
 	fs.StringVar(&o.cpuOut, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
@@ -93,7 +95,7 @@ var runFlagGroups = []flagGroup{
 	{"Kafka input and output", []string{"group", "start", "until-end", "exactly-once", "commit-interval", "instance-id", "session-timeout",
 		"buckets", "assign-timeout", "out-partitions", "state-topic", "transactional-id"}},
 	{"Kafka connection", []string{"tls", "tls-ca", "tls-cert", "tls-key", "tls-insecure", "sasl", "sasl-user", "sasl-password", "client-id"}},
-	{"Operations", []string{"checkpoint", "checkpoint-interval", "http", "progress", "quiet", "log-format", "log-level", "cpuprofile"}},
+	{"Operations", []string{"checkpoint", "checkpoint-interval", "http", "ready-lag", "progress", "quiet", "log-format", "log-level", "cpuprofile"}},
 }
 
 const runExamples = `  headcount run --in events.jsonl                           every minute of a file, to stdout
@@ -335,6 +337,16 @@ func (e *runEnds) memberOutcome(stats *pipeline.Stats, err error) error {
 	return err
 }
 
+// kafkaInput is the Kafka input /metrics and /readyz ask for its lag and
+// readiness; nil for a file or stdin.
+func (e *runEnds) kafkaInput() metrics.Input {
+	if e.member != nil {
+		return e.member
+	}
+	in, _ := e.src.(metrics.Input)
+	return in
+}
+
 // close closes every end; the first error wins, err (the run's) first.
 func (e *runEnds) close(err error) error {
 	for _, c := range e.closers {
@@ -359,6 +371,7 @@ func (o *runOpts) observe(ctx context.Context, e *runEnds) (stop func(), err err
 		if err != nil {
 			return stop, err
 		}
+		m.SetReadiness(metrics.Readiness{Input: e.kafkaInput(), Stream: o.in == "-", MaxLag: o.readyLag})
 		observers = append(observers, m.Observe, board.Observe)
 		o.cfg.Dead = board.TeeDead(o.cfg.Dead) // nil: the board only
 		if e.member != nil {

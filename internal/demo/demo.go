@@ -66,6 +66,9 @@ type Config struct {
 	Observe func(*pipeline.Stats)
 	// Board, if set, shows the demo live (the dashboard).
 	Board Board
+	// Input, if set, is handed the pipeline's Kafka source once it is
+	// open (its lag and readiness, for metrics).
+	Input func(*kafka.Source)
 }
 
 // Board is what shows a demo live: it sees the pipeline's stats, results
@@ -208,6 +211,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer c.close()
 	producer, src, reader, admin := c.producer, c.src, c.reader, c.admin
+	if cfg.Input != nil {
+		cfg.Input(src)
+	}
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)

@@ -81,9 +81,12 @@ type Member struct {
 	topicsReady chan struct{}
 	topicsErr   error
 
-	// What this member's steps counted, for the run's summary.
-	published atomic.Uint64
-	rejected  [frame.NumReasons]atomic.Uint64
+	// What this member's steps counted, for the run's summary and
+	// metrics (group_ops.go).
+	published   atomic.Uint64
+	corrections atomic.Uint64
+	rejected    [frame.NumReasons]atomic.Uint64
+	watermark   atomic.Int64 // the lowest of the buckets counted here
 }
 
 // Published is the number of results this member's merge published
@@ -115,6 +118,7 @@ func NewMember(ctx context.Context, cfg MemberConfig) (*Member, error) {
 		sc.StateTopic = sc.Group + ".headcount-state"
 	}
 	m := &Member{topic: bucketTopic(sc.Group), failed: make(chan struct{})}
+	m.watermark.Store(watermark.None)
 	if err := m.start(ctx, cfg, sc); err != nil {
 		_ = m.Close()
 		return nil, err
@@ -174,7 +178,7 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 // openCount opens the buckets' counters (not yet running).
 func (m *Member) openCount(ctx context.Context, cfg MemberConfig, sc *SourceConfig, inputs *inputIDs) error {
 	count := &countWork{win: cfg.Window, wm: cfg.Watermark, early: cfg.Early, inputs: inputs, countTopic: countTopic(sc.Group),
-		buckets: map[int32]*bucketCounter{}, log: sc.logger(), rejected: &m.rejected}
+		buckets: map[int32]*bucketCounter{}, log: sc.logger(), rejected: &m.rejected, watermark: &m.watermark}
 	st, err := openStage(ctx, stageConfig{name: "count", topic: m.topic, group: m.topic, txnID: sc.transactionalID() + "-count",
 		stateTopic: sc.StateTopic, every: sc.commitInterval(), member: sc, ready: m.topics, plain: true}, count)
 	if err != nil {
@@ -197,6 +201,7 @@ func (m *Member) openMerge(ctx context.Context, cfg MemberConfig, sc *SourceConf
 	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), log: sc.logger()}
 	mw.observe = func(rs []result.Result) {
 		m.published.Add(uint64(len(rs)))
+		m.corrections.Add(pipeline.CountCorrections(rs))
 		if cfg.Observe != nil {
 			cfg.Observe(rs)
 		}

@@ -39,10 +39,13 @@ type countWork struct {
 	dead       pipeline.DeadLetters
 	log        *slog.Logger
 	rejected   *[frame.NumReasons]atomic.Uint64 // the member's totals
-	buckets    map[int32]*bucketCounter
-	frames     bucket.Frames // decoding buffer
-	now        time.Time
-	buf        []byte
+	// watermark, if set, is where the lowest watermark of the buckets
+	// held is stored after every emit (the member's metrics).
+	watermark *atomic.Int64
+	buckets   map[int32]*bucketCounter
+	frames    bucket.Frames // decoding buffer
+	now       time.Time
+	buf       []byte
 }
 
 // bucketCounter is one bucket's core and how far its input has ended.
@@ -135,8 +138,12 @@ func (w *countWork) tick(now time.Time) (urgent bool) {
 // emit sends each bucket's rejects to the dead letters and its results and
 // watermark to the merge.
 func (w *countWork) emit(ctx context.Context, t *Txn) error {
-	for _, p := range slices.Sorted(maps.Keys(w.buckets)) {
+	low := int64(watermark.None)
+	for i, p := range slices.Sorted(maps.Keys(w.buckets)) {
 		c := w.buckets[p]
+		if wm := c.core.Stats().Watermark; i == 0 || wm < low {
+			low = wm
+		}
 		for _, r := range c.core.Rejects() {
 			if w.rejected != nil {
 				w.rejected[r.Reason].Add(1)
@@ -157,6 +164,9 @@ func (w *countWork) emit(ctx context.Context, t *Txn) error {
 			c.sentWM, c.sentFinished = counts.Watermark, c.finished
 		}
 		c.core.Clear()
+	}
+	if w.watermark != nil {
+		w.watermark.Store(low)
 	}
 	if f, ok := w.dead.(interface{ Flush(context.Context) error }); ok && w.dead != nil {
 		return f.Flush(ctx)

@@ -20,6 +20,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/headcount/headcount/internal/pipeline"
 )
 
 // stageWork is what a stage does with its partitions' records.
@@ -54,6 +56,13 @@ type stage struct {
 	mu           sync.Mutex
 	added, taken []int32 // assignment changes since the last poll
 	owned        map[int32]uint64
+	// For Member.NotReady, under mu: the group has assigned this stage
+	// its partitions (none, maybe); partitions assigned are not loaded
+	// yet.
+	joined, restoring bool
+	// ckpt describes the commits, under ckptMu (Member.Commits).
+	ckptMu sync.Mutex
+	ckpt   pipeline.CheckpointStats
 }
 
 // stageConfig is what differs between stages.
@@ -69,6 +78,7 @@ type stageConfig struct {
 
 func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, error) {
 	st := &stage{name: sc.name, cfg: &sc.member.Config, group: sc.group, stateTopic: sc.stateTopic, every: sc.every, ready: sc.ready, work: work, owned: map[int32]uint64{}}
+	st.ckpt.Last = time.Now() // the age of "no commit yet" counts from the start
 	st.txn = &Txn{group: sc.group}
 	base, err := sc.member.Opts()
 	if err != nil {
@@ -105,8 +115,10 @@ func openStage(ctx context.Context, sc stageConfig, work stageWork) (*stage, err
 func (st *stage) onAssigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.joined = true
 	for _, ps := range m {
 		st.added = append(st.added, ps...)
+		st.restoring = st.restoring || len(ps) > 0
 	}
 }
 
@@ -184,10 +196,44 @@ func (st *stage) reassign(ctx context.Context) error {
 			delete(st.owned, p)
 		}
 	}
-	if len(added) == 0 {
-		return nil
+	if len(added) > 0 {
+		if err := st.load(ctx, added); err != nil {
+			return err
+		}
 	}
-	return st.load(ctx, added)
+	st.mu.Lock()
+	st.restoring = len(st.added) > 0
+	st.mu.Unlock()
+	return nil
+}
+
+// notReady says why the stage is not ready ("" once it is).
+func (st *stage) notReady() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch {
+	case !st.joined:
+		return fmt.Sprintf("the %s step is waiting for group %s to assign partitions", st.name, st.group)
+	case st.restoring:
+		return fmt.Sprintf("the %s step is restoring its state", st.name)
+	}
+	return ""
+}
+
+// saved records a commit that succeeded (or had nothing to commit: the
+// committed state is current) after it began at begin.
+func (st *stage) saved(begin time.Time) {
+	end := time.Now()
+	st.ckptMu.Lock()
+	st.ckpt.Saved(end, end.Sub(begin))
+	st.ckptMu.Unlock()
+}
+
+// commits returns the stage's commit stats.
+func (st *stage) commits() pipeline.CheckpointStats {
+	st.ckptMu.Lock()
+	defer st.ckptMu.Unlock()
+	return st.ckpt
 }
 
 // load reads the committed states of ps and hands them to the work.
@@ -250,8 +296,10 @@ func (st *stage) owner(p int32) string { return st.group + "/p" + strconv.Itoa(i
 // (a rebalance during it, a failed produce) sends every partition held back
 // to its committed state: franz-go rewinds the consumed offsets to match.
 func (st *stage) commit(ctx context.Context) error {
+	begin := time.Now()
 	err := st.work.emit(ctx, st.txn)
 	if err == nil && st.txn.empty() {
+		st.saved(begin)
 		return nil // nothing consumed or produced: the states are unchanged
 	}
 	ps := slices.Sorted(maps.Keys(st.owned))
@@ -276,6 +324,7 @@ func (st *stage) commit(ctx context.Context) error {
 				st.owned[p]++
 			}
 		}
+		st.saved(begin)
 		return nil
 	}
 	st.cfg.logger().Warn("kafka: transaction aborted, going back to the last committed state", "stage", st.name, "err", cause)

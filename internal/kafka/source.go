@@ -97,6 +97,10 @@ type SourceConfig struct {
 	// Finished is polled by an UntilEnd member of a group that counts
 	// together: true ends the source (io.EOF).
 	Finished func() bool
+	// LagInterval is how often the partitions' end offsets and the
+	// group's committed offsets are listed for Lag (default
+	// DefaultLagInterval).
+	LagInterval time.Duration
 }
 
 // DefaultTxnInterval is how often an exactly-once source commits.
@@ -141,6 +145,12 @@ type Source struct {
 
 	frames atomic.Uint64
 	closed atomic.Bool
+
+	// For Lag and NotReady (source_lag.go): joined says the group has
+	// assigned this member its partitions (none, maybe), under mu.
+	lag     lagBook
+	joined  bool
+	lagDone chan struct{}
 
 	// ExactlyOnce only.
 	txn      *Txn
@@ -234,8 +244,9 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	var lctx context.Context
 	lctx, s.stop = context.WithCancel(context.Background())
 	s.polls = make(chan polled, 1)
-	s.loopDone = make(chan struct{})
+	s.loopDone, s.lagDone = make(chan struct{}), make(chan struct{})
 	go s.fetchLoop(lctx)
+	go s.lagLoop(lctx)
 	return s, nil
 }
 
@@ -297,6 +308,7 @@ func (s *Source) Close() error {
 	}
 	s.stop()
 	<-s.loopDone
+	<-s.lagDone
 	var err error
 	if s.txn != nil {
 		// What the pipeline committed is committed; the rest is aborted.

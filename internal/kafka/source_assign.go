@@ -47,6 +47,7 @@ func (s *Source) announceChanges() bool {
 func (s *Source) onAssigned(_ context.Context, cl *kgo.Client, m map[string][]int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.joined = true // franz-go calls it after every join, with nothing new too
 	for t, ps := range m {
 		for _, p := range ps {
 			s.assigned[topicPartition{t, p}] = true
@@ -80,6 +81,9 @@ func (s *Source) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 }
 
 func (s *Source) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	s.mu.Lock()
+	s.joined = false // until the group has this member again
+	s.mu.Unlock()
 	s.forget(m)
 	if s.whole != nil {
 		s.breakWhole("lost", m)
@@ -96,6 +100,7 @@ func (s *Source) forget(m map[string][]int32) {
 		for _, p := range ps {
 			delete(s.assigned, topicPartition{t, p})
 			s.revoke = append(s.revoke, topicPartition{t, p})
+			s.lag.forget(topicPartition{t, p})
 		}
 	}
 }

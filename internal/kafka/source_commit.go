@@ -21,12 +21,14 @@ type mark struct {
 // per partition (the pipeline applies in input order).
 func (s *Source) MarkApplied(b *source.Batch) {
 	if !s.group {
+		s.appliedBatch(b, mark{}, false)
 		return
 	}
 	s.mu.Lock()
 	m, ok := s.marks[b]
 	delete(s.marks, b)
 	s.mu.Unlock()
+	s.appliedBatch(b, m, ok)
 	if ok && s.whole != nil {
 		s.mu.Lock()
 		s.whole.pending[m.tp] = m.eo // committed at the end, or never

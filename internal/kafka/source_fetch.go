@@ -233,6 +233,7 @@ func (s *Source) check(fs kgo.Fetches) error {
 
 // cut turns one partition of a fetch into batches.
 func (s *Source) cut(p kgo.FetchTopicPartition) {
+	s.fetchedEnd(&p)
 	recs := p.Records
 	if len(recs) == 0 {
 		return

@@ -14,9 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/pipeline"
-	"github.com/headcount/headcount/internal/watermark"
 )
 
 // Metrics holds the latest pipeline stats and serves them.
@@ -27,14 +25,16 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	st      pipeline.Stats
-	updated time.Time
+	updated time.Time // the last Observe; zero before the first
+	ready   Readiness
 	reg     *prometheus.Registry
+	now     func() time.Time // the wall clock (tests set it)
 }
 
 // New returns metrics with a registry of their own (plus Go runtime and
 // process metrics).
 func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), now: time.Now}
 	m.reg.MustRegister(collector{m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -54,8 +54,8 @@ func (m *Metrics) Snapshot() pipeline.Stats {
 	return m.st
 }
 
-// Handler serves /metrics and /healthz, and whatever extra registers (the
-// dashboard).
+// Handler serves /metrics, /healthz, /readyz, and whatever extra registers
+// (the dashboard).
 func (m *Metrics) Handler(extra ...func(*http.ServeMux)) http.Handler {
 	mux := http.NewServeMux()
 	for _, register := range extra {
@@ -66,6 +66,7 @@ func (m *Metrics) Handler(extra ...func(*http.ServeMux)) http.Handler {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("/readyz", m.serveReady)
 	return mux
 }
 
@@ -108,55 +109,8 @@ func (m *Metrics) serve(ctx context.Context, ln net.Listener, extra ...func(*htt
 	go func() {
 		defer close(stopped)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics: the server stopped; /metrics, /healthz and the dashboard no longer answer", "addr", addr, "err", err)
+			log.Error("metrics: the server stopped; /metrics, /healthz, /readyz and the dashboard no longer answer", "addr", addr, "err", err)
 		}
 	}()
 	return stopped
-}
-
-var (
-	descFrames   = prometheus.NewDesc("headcount_frames_total", "Frames read, counted or not.", nil, nil)
-	descBytes    = prometheus.NewDesc("headcount_bytes_total", "Bytes of frames read.", nil, nil)
-	descCounted  = prometheus.NewDesc("headcount_frames_counted_total", "Frames counted in at least one window.", nil, nil)
-	descRejected = prometheus.NewDesc("headcount_frames_rejected_total", "Frames not counted, by reason.", []string{"reason"}, nil)
-	descPartly   = prometheus.NewDesc("headcount_frames_partly_late_total", "Frames counted in longer windows but too late for a shorter one.", nil, nil)
-	descResults  = prometheus.NewDesc("headcount_results_total", "Results written.", nil, nil)
-	descWM       = prometheus.NewDesc("headcount_watermark_seconds", "The pipeline's watermark (unix seconds).", nil, nil)
-	descOpen     = prometheus.NewDesc("headcount_windows_open", "Open windows.", nil, nil)
-	descKept     = prometheus.NewDesc("headcount_windows_kept", "Closed windows kept for corrections.", nil, nil)
-	descMem      = prometheus.NewDesc("headcount_window_counter_bytes", "Memory held by the counters of open and kept windows.", nil, nil)
-	descHeld     = prometheus.NewDesc("headcount_frames_held", "Frames held by the jump guard (possible bit flips).", nil, nil)
-)
-
-type collector struct{ m *Metrics }
-
-func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descFrames, descBytes, descCounted, descRejected, descPartly, descResults, descWM, descOpen, descKept, descMem, descHeld} {
-		ch <- d
-	}
-}
-
-func (c collector) Collect(ch chan<- prometheus.Metric) {
-	s := c.m.Snapshot()
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
-	gauge := func(d *prometheus.Desc, v float64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
-	}
-	counter(descFrames, s.Frames)
-	counter(descBytes, s.Bytes)
-	counter(descCounted, s.Counted)
-	for r := frame.Reason(1); r < frame.NumReasons; r++ {
-		counter(descRejected, s.Rejected[r], r.String())
-	}
-	counter(descPartly, s.PartlyLate)
-	counter(descResults, s.Results)
-	if s.Watermark != watermark.None {
-		gauge(descWM, float64(s.Watermark))
-	}
-	gauge(descOpen, float64(s.OpenWindows))
-	gauge(descKept, float64(s.KeptWindows))
-	gauge(descMem, float64(s.WindowBytes))
-	gauge(descHeld, float64(s.Held))
 }

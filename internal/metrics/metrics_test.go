@@ -79,7 +79,7 @@ func TestServeErrors(t *testing.T) {
 		accept  error // nil: the listener works and ctx ends the server
 		wantLog string
 	}{
-		{"accept fails", errors.New("too many open files"), `level=ERROR msg="metrics: the server stopped; /metrics, /healthz and the dashboard no longer answer" addr=127.0.0.1:`},
+		{"accept fails", errors.New("too many open files"), `level=ERROR msg="metrics: the server stopped; /metrics, /healthz, /readyz and the dashboard no longer answer" addr=127.0.0.1:`},
 		{"ctx done", nil, ""},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/headcount/headcount/internal/eventtime"
 	"github.com/headcount/headcount/internal/frame"
@@ -33,12 +34,20 @@ type applier struct {
 	// deadPending says dead letters were written since the last flush.
 	deadPending bool
 	stats       Stats
+	// reading is set by the reader while it waits for the input, and
+	// order holds the batches read and not yet applied: both empty means
+	// caught up (Stats.Waiting).
+	reading *atomic.Bool
+	order   chan *job
 }
 
 func newApplier(cfg Config, sink Sink) *applier {
-	a := &applier{cfg: cfg, sink: sink}
+	a := &applier{cfg: cfg, sink: sink, reading: new(atomic.Bool)}
 	a.core = a.newCounter()
 	a.stats.Watermark = watermark.None
+	if cfg.Checkpoint != nil {
+		a.stats.Checkpoint.Last = cfg.Now() // the age of "no save yet" counts from the start
+	}
 	return a
 }
 
@@ -117,6 +126,7 @@ func (a *applier) end(ctx context.Context, readErr error) (Stats, error) {
 		}
 		return a.stats, fmt.Errorf("read input: %w", readErr)
 	}
+	a.stats.Ended = true
 	a.core.Finish()
 	ctx = context.WithoutCancel(ctx)
 	if err := a.flush(ctx); err != nil {
@@ -158,10 +168,12 @@ func (a *applier) flush(ctx context.Context) error {
 			err = fmt.Errorf("write results: %w", err)
 		} else {
 			a.stats.Results += uint64(len(rs))
+			a.stats.Corrections += CountCorrections(rs)
 		}
 	}
 	a.core.Clear()
 	a.stats.Stats = a.core.Stats()
+	a.stats.Waiting = a.reading.Load() && len(a.order) == 0
 	if a.cfg.Observe != nil {
 		a.cfg.Observe(&a.stats)
 	}
@@ -208,7 +220,11 @@ func (a *applier) checkpoint(ctx context.Context) ([]byte, error) {
 	state, err := a.state(a.scratch[:0])
 	if err == nil {
 		a.scratch = state
-		err = a.cfg.Checkpoint.Save(ctx, state)
+		begin := a.cfg.Now()
+		if err = a.cfg.Checkpoint.Save(ctx, state); err == nil {
+			end := a.cfg.Now()
+			a.stats.Checkpoint.Saved(end, end.Sub(begin))
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)

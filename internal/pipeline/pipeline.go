@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/headcount/headcount/internal/frame"
@@ -83,13 +84,14 @@ func Run(ctx context.Context, src source.Source, sink Sink, cfg Config) (Stats, 
 	// batches in flight.
 	depth := 2 * cfg.Workers
 	order, jobs := make(chan *job, depth), make(chan *job, depth)
+	a.order = order
 	var readErr error
 	go func() {
 		defer close(readerDone)
 		// readErr is set before order closes: the applier reads it then.
 		defer close(jobs)
 		defer close(order)
-		readErr = read(ctx, src, order, jobs)
+		readErr = read(ctx, src, order, jobs, a.reading)
 	}()
 	for range cfg.Workers {
 		wg.Add(1)
@@ -164,10 +166,13 @@ func ticker(d time.Duration) (<-chan time.Time, func()) {
 	return t.C, t.Stop
 }
 
-// read feeds batches to the applier (order) and to the workers (jobs).
-func read(ctx context.Context, src source.Source, order, jobs chan<- *job) error {
+// read feeds batches to the applier (order) and to the workers (jobs);
+// waiting is set while it waits for the input.
+func read(ctx context.Context, src source.Source, order, jobs chan<- *job, waiting *atomic.Bool) error {
 	for {
+		waiting.Store(true)
 		b, err := src.Next(ctx)
+		waiting.Store(false)
 		if err != nil {
 			return err
 		}

@@ -61,8 +61,14 @@ func (a *applier) state(b []byte) ([]byte, error) {
 func (a *applier) reset() {
 	a.core = a.newCounter()
 	a.core.Tick(a.cfg.Now())
-	a.next, a.stats = 0, Stats{}
+	a.next, a.stats = 0, a.stats.process()
 	a.stats.Stats = a.core.Stats()
+}
+
+// process keeps what a state does not hold: what this process did
+// (corrections written, saves) and where its input is.
+func (s *Stats) process() Stats {
+	return Stats{Corrections: s.Corrections, Checkpoint: s.Checkpoint, Ended: s.Ended, Waiting: s.Waiting}
 }
 
 // restore replaces the applier's state with data (the core's wall clock
@@ -73,7 +79,7 @@ func (a *applier) restore(data []byte) error {
 		return err
 	}
 	next := r.Varint()
-	var st Stats
+	st := a.stats.process()
 	st.Frames, st.Bytes, st.Results = r.Uvarint(), r.Uvarint(), r.Uvarint()
 	n := r.Count(1)
 	if r.Err() == nil && n != int(frame.NumReasons) {
