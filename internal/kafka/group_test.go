@@ -152,18 +152,24 @@ func runMember(ctx context.Context, conn kafka.Config, cfg pipeline.Config, in, 
 	return runMemberUntil(ctx, conn, cfg, in, out, group, id, true)
 }
 
+// resultsTo opens a member's results: the sink of topic out, in the
+// member's transaction.
+func resultsTo(ctx context.Context, conn kafka.Config, out string) func(*kafka.Txn) (pipeline.Sink, func() error, error) {
+	return func(txn *kafka.Txn) (pipeline.Sink, func() error, error) {
+		s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: out, Txn: txn})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+}
+
 // runMemberUntil runs one member, with --until-end or until ctx is done.
 func runMemberUntil(ctx context.Context, conn kafka.Config, cfg pipeline.Config, in, out, group, id string, untilEnd bool) error {
 	m, err := kafka.NewMember(ctx, kafka.MemberConfig{
 		Source: kafka.SourceConfig{Config: conn, Topics: []string{in}, Group: group, UntilEnd: untilEnd, CommitInterval: 100 * time.Millisecond, InstanceID: id},
 		Window: cfg.Window, Watermark: cfg.Watermark,
-		OpenResults: func(txn *kafka.Txn) (pipeline.Sink, func() error, error) {
-			s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: out, Txn: txn})
-			if err != nil {
-				return nil, nil, err
-			}
-			return s, s.Close, nil
-		},
+		OpenResults: resultsTo(ctx, conn, out),
 	})
 	if err != nil {
 		return err

@@ -42,6 +42,17 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
+// manualInput creates topic in with partitions and returns a producer that
+// writes to the partition each record names.
+func manualInput(t *testing.T, ctx context.Context, conn kafka.Config, in string, partitions int32) *kgo.Client {
+	t.Helper()
+	prod := kafkatest.Client(t, conn, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if _, err := kafka.EnsureTopic(ctx, prod, kafka.Topic{Name: in, Partitions: partitions}); err != nil {
+		t.Fatal(err)
+	}
+	return prod
+}
+
 // produceTo writes n frames to partition p of topic.
 func produceTo(t *testing.T, ctx context.Context, cl *kgo.Client, topic string, p int32, n int) {
 	t.Helper()
@@ -69,10 +80,7 @@ func consumerLag(t *testing.T, conn kafka.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	in, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "group")
-	prod := kafkatest.Client(t, conn, kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if _, err := kafka.EnsureTopic(ctx, prod, kafka.Topic{Name: in, Partitions: 2}); err != nil {
-		t.Fatal(err)
-	}
+	prod := manualInput(t, ctx, conn, in, 2)
 	produceTo(t, ctx, prod, in, 0, 30)
 	produceTo(t, ctx, prod, in, 1, 10)
 	src, err := kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{in}, Group: group, LagInterval: 20 * time.Millisecond})
@@ -116,10 +124,7 @@ func lagExactlyOnce(t *testing.T, conn kafka.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	in, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "group")
-	prod := kafkatest.Client(t, conn, kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if _, err := kafka.EnsureTopic(ctx, prod, kafka.Topic{Name: in, Partitions: 2}); err != nil {
-		t.Fatal(err)
-	}
+	prod := manualInput(t, ctx, conn, in, 2)
 	produceTo(t, ctx, prod, in, 0, 50)
 	produceTo(t, ctx, prod, in, 1, 20)
 	src, err := kafka.NewSource(ctx, kafka.SourceConfig{Config: conn, Topics: []string{in}, Group: group, ExactlyOnce: true,
@@ -173,10 +178,7 @@ func memberOps(t *testing.T, conn kafka.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	in, out, group := kafkatest.Topic(t, "in"), kafkatest.Topic(t, "out"), kafkatest.Topic(t, "group")
-	prod := kafkatest.Client(t, conn, kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if _, err := kafka.EnsureTopic(ctx, prod, kafka.Topic{Name: in, Partitions: 1}); err != nil {
-		t.Fatal(err)
-	}
+	prod := manualInput(t, ctx, conn, in, 1)
 	send := func(from, to int64, uid string) {
 		var recs []*kgo.Record
 		for ts := from; ts <= to; ts++ {
@@ -235,13 +237,7 @@ func opsMember(t *testing.T, ctx context.Context, conn kafka.Config, in, out, gr
 	m, err := kafka.NewMember(ctx, kafka.MemberConfig{
 		Source: kafka.SourceConfig{Config: conn, Topics: []string{in}, Group: group, CommitInterval: 50 * time.Millisecond, LagInterval: 20 * time.Millisecond},
 		Window: pipeline.DefaultConfig().Window, Watermark: watermark.Config{Lateness: time.Second},
-		OpenResults: func(txn *kafka.Txn) (pipeline.Sink, func() error, error) {
-			s, err := kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: out, Txn: txn})
-			if err != nil {
-				return nil, nil, err
-			}
-			return s, s.Close, nil
-		},
+		OpenResults: resultsTo(ctx, conn, out),
 	})
 	if err != nil {
 		t.Fatal(err)
