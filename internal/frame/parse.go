@@ -25,6 +25,13 @@ type Parser struct {
 	TrustProducer bool
 
 	scratch []byte
+	// bits is stage 1's output for the frame being parsed (stage1.go):
+	// per 64-byte block, its unescaped quotes and its backslashes; nil on
+	// the scalar path. buf holds it between frames, tail the frame's last
+	// bytes padded to a block.
+	bits []uint64
+	buf  []uint64
+	tail [64]byte
 	// stack holds one bit per open container (1 object, 0 array); kept
 	// here so skipValue does not clear it on every call.
 	stack [MaxDepth / 64]uint64
@@ -35,7 +42,17 @@ type Parser struct {
 // when the uid contains escapes; it is valid until the next call. r is OK
 // when the frame counts.
 func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
+	return p.parse(line, active)
+}
+
+// parse is Parse on path pt. TrustProducer takes the scalar path: it reads
+// only up to uid and ts, where stage 1 would read the whole frame.
+func (p *Parser) parse(line []byte, pt path) (uid []byte, ts int64, r Reason) {
 	b := line
+	p.bits = nil
+	if pt != pathScalar && !p.TrustProducer {
+		p.scan(b, pt)
+	}
 	i := skipWS(b, 0)
 	if i == len(b) {
 		return nil, 0, Empty
@@ -73,7 +90,7 @@ func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
 			return nil, 0, NotJSON
 		}
 		keyStart = i + 1
-		keyEnd, esc, r = scanString(b, keyStart)
+		keyEnd, esc, r = p.str(b, keyStart, maxEscapedKey)
 		if r != OK {
 			return nil, 0, r
 		}
@@ -92,7 +109,7 @@ func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
 			uidIsStr = b[i] == '"'
 			if uidIsStr {
 				uidStart = i + 1
-				uidEnd, uidEsc, r = scanString(b, uidStart)
+				uidEnd, uidEsc, r = p.str(b, uidStart, len(b))
 				afterVal = uidEnd + 1
 			} else {
 				afterVal, r = p.skipValue(b, i, 1)
@@ -103,7 +120,7 @@ func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
 			switch {
 			case tsIsStr:
 				tsStart = i + 1
-				tsEnd, tsEsc, r = scanString(b, tsStart)
+				tsEnd, tsEsc, r = p.str(b, tsStart, len(b))
 				afterVal = tsEnd + 1
 			case b[i] == '-' || (b[i] >= '0' && b[i] <= '9'):
 				afterVal, tsVal, tsOK, r = scanNumber(b, i)
@@ -181,10 +198,14 @@ const (
 	keyTS
 )
 
+// maxEscapedKey is the longest escaped key that can decode to uid or ts:
+// three \uXXXX escapes.
+const maxEscapedKey = 6 * 3
+
 func (p *Parser) classifyKey(k []byte, esc bool) int {
 	if esc {
 		// Rare: a key such as "\u0075id" is uid too, as in encoding/json.
-		if len(k) > 6*3 {
+		if len(k) > maxEscapedKey {
 			return keyOther
 		}
 		p.scratch = unescape(p.scratch[:0], k)
@@ -413,7 +434,7 @@ func (p *Parser) skipValue(b []byte, i int, depth int) (int, Reason) {
 		switch c := b[i]; {
 		case c == '"':
 			var end int
-			end, _, r = scanString(b, i+1)
+			end, r = p.skipStr(b, i+1)
 			if r != OK {
 				return 0, r
 			}
@@ -439,7 +460,7 @@ func (p *Parser) skipValue(b []byte, i int, depth int) (int, Reason) {
 				break
 			}
 			if isObj {
-				if i, r = skipKey(b, i); r != OK {
+				if i, r = p.skipKey(b, i); r != OK {
 					return 0, r
 				}
 			}
@@ -480,7 +501,7 @@ func (p *Parser) skipValue(b []byte, i int, depth int) (int, Reason) {
 			if c == ',' {
 				i = skipWS(b, i+1)
 				if isObj {
-					if i, r = skipKey(b, i); r != OK {
+					if i, r = p.skipKey(b, i); r != OK {
 						return 0, r
 					}
 				}
@@ -497,11 +518,11 @@ func (p *Parser) skipValue(b []byte, i int, depth int) (int, Reason) {
 }
 
 // skipKey skips `"key" :` and the whitespace after it.
-func skipKey(b []byte, i int) (int, Reason) {
+func (p *Parser) skipKey(b []byte, i int) (int, Reason) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, NotJSON
 	}
-	end, _, r := scanString(b, i+1)
+	end, r := p.skipStr(b, i+1)
 	if r != OK {
 		return 0, r
 	}

@@ -39,13 +39,18 @@ func runBench(b *testing.B, fn func(f []byte) bool) {
 	}
 }
 
-// BenchmarkParse is headcount's extractor: full validation, UTF-8 included.
+// BenchmarkParse is headcount's extractor: full validation, UTF-8 included,
+// on each path this machine has (Parse takes the last).
 func BenchmarkParse(b *testing.B) {
-	var p Parser
-	runBench(b, func(f []byte) bool {
-		_, _, r := p.Parse(f)
-		return r == OK
-	})
+	for _, pt := range paths() {
+		b.Run(pt.String(), func(b *testing.B) {
+			var p Parser
+			runBench(b, func(f []byte) bool {
+				_, _, r := p.parse(f, pt)
+				return r == OK
+			})
+		})
+	}
 }
 
 // BenchmarkParseTrustProducer stops once uid and ts are found (opt-in).
@@ -80,6 +85,12 @@ func BenchmarkFastjson(b *testing.B) {
 	})
 }
 
+// BenchmarkFastjsonValidate is fastjson's syntax-only check (no UTF-8, no
+// extraction): the speed issue 12 measures Parse against.
+func BenchmarkFastjsonValidate(b *testing.B) {
+	runBench(b, func(f []byte) bool { return fastjson.ValidateBytes(f) == nil })
+}
+
 // BenchmarkJsonparser stops reading once both keys are found: nothing after
 // them is validated.
 func BenchmarkJsonparser(b *testing.B) {
@@ -97,4 +108,18 @@ func BenchmarkJsonparser(b *testing.B) {
 		}, paths...)
 		return len(uid) > 0 && ts != 0
 	})
+}
+
+// BenchmarkStage1 is the vector scan alone on each vector path: what the
+// walk adds is BenchmarkParse minus this.
+func BenchmarkStage1(b *testing.B) {
+	for _, pt := range paths()[1:] {
+		b.Run(pt.String(), func(b *testing.B) {
+			var p Parser
+			runBench(b, func(f []byte) bool {
+				p.scan(f, pt)
+				return p.bits != nil
+			})
+		})
+	}
 }

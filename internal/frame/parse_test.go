@@ -77,19 +77,29 @@ func TestParse(t *testing.T) {
 		{"deep but allowed", `{"uid":"u","ts":1,"x":` + strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1) + `}`, "u", 1, OK},
 	}
 	var p Parser
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			uid, ts, r := p.Parse([]byte(tt.in))
-			if r != tt.r {
-				t.Fatalf("reason = %v, want %v", r, tt.r)
-			}
-			if r != OK {
-				return
-			}
-			if string(uid) != tt.uid || ts != tt.ts {
-				t.Errorf("got uid %q ts %d, want %q %d", uid, ts, tt.uid, tt.ts)
-			}
-		})
+	forEachPath(t, func(t *testing.T, pt path) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				uid, ts, r := p.parse([]byte(tt.in), pt)
+				if r != tt.r {
+					t.Fatalf("reason = %v, want %v", r, tt.r)
+				}
+				if r != OK {
+					return
+				}
+				if string(uid) != tt.uid || ts != tt.ts {
+					t.Errorf("got uid %q ts %d, want %q %d", uid, ts, tt.uid, tt.ts)
+				}
+			})
+		}
+	})
+}
+
+// forEachPath runs f once for each path of this machine, so that CI tests
+// every path its machine has.
+func forEachPath(t *testing.T, f func(t *testing.T, pt path)) {
+	for _, pt := range paths() {
+		t.Run(pt.String(), func(t *testing.T) { f(t, pt) })
 	}
 }
 
@@ -98,16 +108,18 @@ func TestParse(t *testing.T) {
 func TestParsePrefixes(t *testing.T) {
 	full := `{"a":[1,-2.5e3,true,false,null,{"uid":"x"}],"uid":"a\u00e9\"b","ts":"12","z":"Жж\n"}`
 	var p Parser
-	if _, _, r := p.Parse([]byte(full)); r != OK {
-		t.Fatalf("full frame: %v", r)
-	}
-	for n := 0; n < len(full); n++ {
-		b := []byte(full[:n])
-		b = b[:n:n]
-		if _, _, r := p.Parse(b); r == OK {
-			t.Errorf("prefix %q accepted", b)
+	forEachPath(t, func(t *testing.T, pt path) {
+		if _, _, r := p.parse([]byte(full), pt); r != OK {
+			t.Fatalf("full frame: %v", r)
 		}
-	}
+		for n := 0; n < len(full); n++ {
+			b := []byte(full[:n])
+			b = b[:n:n]
+			if _, _, r := p.parse(b, pt); r == OK {
+				t.Errorf("prefix %q accepted", b)
+			}
+		}
+	})
 }
 
 func TestReasonString(t *testing.T) {
