@@ -48,28 +48,15 @@ func Path() string { return active.String() }
 // scalar walk by construction. FuzzParse checks all of it against every
 // path and encoding/json.
 
-// spaces pads the tail: a space is ASCII, not a quote, backslash, control
-// character or hex digit, so a carry into it (a dangling escape, \u
-// digits, a UTF-8 sequence) fails.
-var spaces = [64]byte{
-	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
-	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
-	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
-	' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ',
-}
-
 // scan runs stage 1 over b on path pt and keeps its masks in p.bits when
 // the frame passes; p.bits is nil otherwise.
 func (p *Parser) scan(b []byte, pt path) {
 	p.bits = nil
-	n := len(b) >> 6
-	words := 2 * (n + 1)
+	words := 2 * (len(b)>>6 + 1) // the last block is the tail, padded
 	if cap(p.buf) < words {
 		p.buf = make([]uint64, words+words/4)
 	}
-	p.tail = spaces
-	copy(p.tail[:], b[n<<6:])
-	if stage1(pt, b[:n<<6], &p.tail, p.buf[:words]) {
+	if stage1(pt, b, p.buf[:words]) {
 		p.bits = p.buf[:words]
 	}
 }
@@ -107,24 +94,14 @@ func (p *Parser) anyBackslash(from, to int) bool {
 	return false
 }
 
-// str scans the string whose body starts at i: its closing quote, and
-// whether it has escapes when it is at most escLimit bytes long (stage 1's
-// path computes that only when asked; the scalar path always does).
-func (p *Parser) str(b []byte, i, escLimit int) (end int, esc bool, r Reason) {
+// str scans the string whose body starts at i: its closing quote and
+// whether it has escapes.
+func (p *Parser) str(b []byte, i int) (end int, esc bool, r Reason) {
 	if p.bits == nil {
 		return scanString(b, i)
 	}
 	if end, r = p.nextQuote(i); r != OK {
 		return 0, false, r
 	}
-	return end, end-i <= escLimit && p.anyBackslash(i, end), OK
-}
-
-// skipStr is str for strings whose body does not matter.
-func (p *Parser) skipStr(b []byte, i int) (int, Reason) {
-	if p.bits == nil {
-		end, _, r := scanString(b, i)
-		return end, r
-	}
-	return p.nextQuote(i)
+	return end, p.anyBackslash(i, end), OK
 }

@@ -3,8 +3,8 @@ package frame
 import "golang.org/x/sys/cpu"
 
 // paths lists the paths this CPU can take, slowest first. The vector code
-// also needs BMI1 (ANDN) and PCLMULQDQ; x/sys/cpu reports AVX2 and
-// AVX-512 only when the OS saves their registers.
+// also needs BMI1 (ANDN) and PCLMULQDQ, AVX-512's BMI2 (BZHI); x/sys/cpu
+// reports AVX2 and AVX-512 only when the OS saves their registers.
 func paths() []path {
 	ps := []path{pathScalar}
 	x := cpu.X86
@@ -14,20 +14,20 @@ func paths() []path {
 	if x.HasAVX2 {
 		ps = append(ps, pathAVX2)
 	}
-	if x.HasAVX512F && x.HasAVX512BW {
+	if x.HasAVX512F && x.HasAVX512BW && x.HasBMI2 {
 		ps = append(ps, pathAVX512)
 	}
 	return ps
 }
 
-// stage1 runs path pt's stage 1 over the whole blocks of src, then over
-// tail (the rest, padded), into two words per block of bits.
-func stage1(pt path, src []byte, tail *[64]byte, bits []uint64) bool {
+// stage1 runs path pt's stage 1 over src into two words per 64-byte block
+// of bits, the last block being the rest of src padded with spaces.
+func stage1(pt path, src []byte, bits []uint64) bool {
 	switch pt {
 	case pathAVX512:
-		return stage1AVX512(src, &tail[0], bits)
+		return stage1AVX512(src, bits)
 	case pathAVX2:
-		return stage1AVX2(src, &tail[0], bits)
+		return stage1AVX2(src, bits)
 	}
 	return false
 }

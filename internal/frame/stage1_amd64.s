@@ -1026,80 +1026,207 @@ DATA frameConsts<>+1020(SB)/1, $0x60
 DATA frameConsts<>+1021(SB)/1, $0x60
 DATA frameConsts<>+1022(SB)/1, $0x60
 DATA frameConsts<>+1023(SB)/1, $0x60
-DATA frameConsts<>+1024(SB)/1, $0x00
-DATA frameConsts<>+1025(SB)/1, $0x00
-DATA frameConsts<>+1026(SB)/1, $0x00
-DATA frameConsts<>+1027(SB)/1, $0x00
-DATA frameConsts<>+1028(SB)/1, $0x00
-DATA frameConsts<>+1029(SB)/1, $0x00
-DATA frameConsts<>+1030(SB)/1, $0x00
-DATA frameConsts<>+1031(SB)/1, $0x00
-DATA frameConsts<>+1032(SB)/1, $0x00
-DATA frameConsts<>+1033(SB)/1, $0x00
-DATA frameConsts<>+1034(SB)/1, $0x00
-DATA frameConsts<>+1035(SB)/1, $0x00
-DATA frameConsts<>+1036(SB)/1, $0x00
-DATA frameConsts<>+1037(SB)/1, $0x00
-DATA frameConsts<>+1038(SB)/1, $0x00
-DATA frameConsts<>+1039(SB)/1, $0x00
-DATA frameConsts<>+1040(SB)/1, $0x00
-DATA frameConsts<>+1041(SB)/1, $0x00
-DATA frameConsts<>+1042(SB)/1, $0x00
-DATA frameConsts<>+1043(SB)/1, $0x00
-DATA frameConsts<>+1044(SB)/1, $0x00
-DATA frameConsts<>+1045(SB)/1, $0x00
-DATA frameConsts<>+1046(SB)/1, $0x00
-DATA frameConsts<>+1047(SB)/1, $0x00
-DATA frameConsts<>+1048(SB)/1, $0x00
-DATA frameConsts<>+1049(SB)/1, $0x00
-DATA frameConsts<>+1050(SB)/1, $0x00
-DATA frameConsts<>+1051(SB)/1, $0x00
-DATA frameConsts<>+1052(SB)/1, $0x00
-DATA frameConsts<>+1053(SB)/1, $0x00
-DATA frameConsts<>+1054(SB)/1, $0x00
-DATA frameConsts<>+1055(SB)/1, $0x00
-DATA frameConsts<>+1056(SB)/1, $0x00
-DATA frameConsts<>+1057(SB)/1, $0x00
-DATA frameConsts<>+1058(SB)/1, $0x00
-DATA frameConsts<>+1059(SB)/1, $0x00
-DATA frameConsts<>+1060(SB)/1, $0x00
-DATA frameConsts<>+1061(SB)/1, $0x00
-DATA frameConsts<>+1062(SB)/1, $0x00
-DATA frameConsts<>+1063(SB)/1, $0x00
-DATA frameConsts<>+1064(SB)/1, $0x00
-DATA frameConsts<>+1065(SB)/1, $0x00
-DATA frameConsts<>+1066(SB)/1, $0x00
-DATA frameConsts<>+1067(SB)/1, $0x00
-DATA frameConsts<>+1068(SB)/1, $0x00
-DATA frameConsts<>+1069(SB)/1, $0x00
-DATA frameConsts<>+1070(SB)/1, $0x00
-DATA frameConsts<>+1071(SB)/1, $0x00
-DATA frameConsts<>+1072(SB)/1, $0x00
-DATA frameConsts<>+1073(SB)/1, $0x00
-DATA frameConsts<>+1074(SB)/1, $0x00
-DATA frameConsts<>+1075(SB)/1, $0x00
-DATA frameConsts<>+1076(SB)/1, $0x00
-DATA frameConsts<>+1077(SB)/1, $0x00
-DATA frameConsts<>+1078(SB)/1, $0x00
-DATA frameConsts<>+1079(SB)/1, $0x00
-DATA frameConsts<>+1080(SB)/1, $0x00
-DATA frameConsts<>+1081(SB)/1, $0x00
-DATA frameConsts<>+1082(SB)/1, $0x00
-DATA frameConsts<>+1083(SB)/1, $0x00
-DATA frameConsts<>+1084(SB)/1, $0x00
-DATA frameConsts<>+1085(SB)/1, $0x00
-DATA frameConsts<>+1086(SB)/1, $0x00
-DATA frameConsts<>+1087(SB)/1, $0x00
-GLOBL frameConsts<>(SB), RODATA|NOPTR, $1088
+DATA frameConsts<>+1024(SB)/1, $0x20
+DATA frameConsts<>+1025(SB)/1, $0x20
+DATA frameConsts<>+1026(SB)/1, $0x20
+DATA frameConsts<>+1027(SB)/1, $0x20
+DATA frameConsts<>+1028(SB)/1, $0x20
+DATA frameConsts<>+1029(SB)/1, $0x20
+DATA frameConsts<>+1030(SB)/1, $0x20
+DATA frameConsts<>+1031(SB)/1, $0x20
+DATA frameConsts<>+1032(SB)/1, $0x20
+DATA frameConsts<>+1033(SB)/1, $0x20
+DATA frameConsts<>+1034(SB)/1, $0x20
+DATA frameConsts<>+1035(SB)/1, $0x20
+DATA frameConsts<>+1036(SB)/1, $0x20
+DATA frameConsts<>+1037(SB)/1, $0x20
+DATA frameConsts<>+1038(SB)/1, $0x20
+DATA frameConsts<>+1039(SB)/1, $0x20
+DATA frameConsts<>+1040(SB)/1, $0x20
+DATA frameConsts<>+1041(SB)/1, $0x20
+DATA frameConsts<>+1042(SB)/1, $0x20
+DATA frameConsts<>+1043(SB)/1, $0x20
+DATA frameConsts<>+1044(SB)/1, $0x20
+DATA frameConsts<>+1045(SB)/1, $0x20
+DATA frameConsts<>+1046(SB)/1, $0x20
+DATA frameConsts<>+1047(SB)/1, $0x20
+DATA frameConsts<>+1048(SB)/1, $0x20
+DATA frameConsts<>+1049(SB)/1, $0x20
+DATA frameConsts<>+1050(SB)/1, $0x20
+DATA frameConsts<>+1051(SB)/1, $0x20
+DATA frameConsts<>+1052(SB)/1, $0x20
+DATA frameConsts<>+1053(SB)/1, $0x20
+DATA frameConsts<>+1054(SB)/1, $0x20
+DATA frameConsts<>+1055(SB)/1, $0x20
+DATA frameConsts<>+1056(SB)/1, $0x20
+DATA frameConsts<>+1057(SB)/1, $0x20
+DATA frameConsts<>+1058(SB)/1, $0x20
+DATA frameConsts<>+1059(SB)/1, $0x20
+DATA frameConsts<>+1060(SB)/1, $0x20
+DATA frameConsts<>+1061(SB)/1, $0x20
+DATA frameConsts<>+1062(SB)/1, $0x20
+DATA frameConsts<>+1063(SB)/1, $0x20
+DATA frameConsts<>+1064(SB)/1, $0x20
+DATA frameConsts<>+1065(SB)/1, $0x20
+DATA frameConsts<>+1066(SB)/1, $0x20
+DATA frameConsts<>+1067(SB)/1, $0x20
+DATA frameConsts<>+1068(SB)/1, $0x20
+DATA frameConsts<>+1069(SB)/1, $0x20
+DATA frameConsts<>+1070(SB)/1, $0x20
+DATA frameConsts<>+1071(SB)/1, $0x20
+DATA frameConsts<>+1072(SB)/1, $0x20
+DATA frameConsts<>+1073(SB)/1, $0x20
+DATA frameConsts<>+1074(SB)/1, $0x20
+DATA frameConsts<>+1075(SB)/1, $0x20
+DATA frameConsts<>+1076(SB)/1, $0x20
+DATA frameConsts<>+1077(SB)/1, $0x20
+DATA frameConsts<>+1078(SB)/1, $0x20
+DATA frameConsts<>+1079(SB)/1, $0x20
+DATA frameConsts<>+1080(SB)/1, $0x20
+DATA frameConsts<>+1081(SB)/1, $0x20
+DATA frameConsts<>+1082(SB)/1, $0x20
+DATA frameConsts<>+1083(SB)/1, $0x20
+DATA frameConsts<>+1084(SB)/1, $0x20
+DATA frameConsts<>+1085(SB)/1, $0x20
+DATA frameConsts<>+1086(SB)/1, $0x20
+DATA frameConsts<>+1087(SB)/1, $0x20
+DATA frameConsts<>+1088(SB)/1, $0xff
+DATA frameConsts<>+1089(SB)/1, $0xff
+DATA frameConsts<>+1090(SB)/1, $0xff
+DATA frameConsts<>+1091(SB)/1, $0xff
+DATA frameConsts<>+1092(SB)/1, $0xff
+DATA frameConsts<>+1093(SB)/1, $0xff
+DATA frameConsts<>+1094(SB)/1, $0xff
+DATA frameConsts<>+1095(SB)/1, $0xff
+DATA frameConsts<>+1096(SB)/1, $0xff
+DATA frameConsts<>+1097(SB)/1, $0xff
+DATA frameConsts<>+1098(SB)/1, $0xff
+DATA frameConsts<>+1099(SB)/1, $0xff
+DATA frameConsts<>+1100(SB)/1, $0xff
+DATA frameConsts<>+1101(SB)/1, $0xff
+DATA frameConsts<>+1102(SB)/1, $0xff
+DATA frameConsts<>+1103(SB)/1, $0xff
+DATA frameConsts<>+1104(SB)/1, $0xff
+DATA frameConsts<>+1105(SB)/1, $0xff
+DATA frameConsts<>+1106(SB)/1, $0xff
+DATA frameConsts<>+1107(SB)/1, $0xff
+DATA frameConsts<>+1108(SB)/1, $0xff
+DATA frameConsts<>+1109(SB)/1, $0xff
+DATA frameConsts<>+1110(SB)/1, $0xff
+DATA frameConsts<>+1111(SB)/1, $0xff
+DATA frameConsts<>+1112(SB)/1, $0xff
+DATA frameConsts<>+1113(SB)/1, $0xff
+DATA frameConsts<>+1114(SB)/1, $0xff
+DATA frameConsts<>+1115(SB)/1, $0xff
+DATA frameConsts<>+1116(SB)/1, $0xff
+DATA frameConsts<>+1117(SB)/1, $0xff
+DATA frameConsts<>+1118(SB)/1, $0xff
+DATA frameConsts<>+1119(SB)/1, $0xff
+DATA frameConsts<>+1120(SB)/1, $0xff
+DATA frameConsts<>+1121(SB)/1, $0xff
+DATA frameConsts<>+1122(SB)/1, $0xff
+DATA frameConsts<>+1123(SB)/1, $0xff
+DATA frameConsts<>+1124(SB)/1, $0xff
+DATA frameConsts<>+1125(SB)/1, $0xff
+DATA frameConsts<>+1126(SB)/1, $0xff
+DATA frameConsts<>+1127(SB)/1, $0xff
+DATA frameConsts<>+1128(SB)/1, $0xff
+DATA frameConsts<>+1129(SB)/1, $0xff
+DATA frameConsts<>+1130(SB)/1, $0xff
+DATA frameConsts<>+1131(SB)/1, $0xff
+DATA frameConsts<>+1132(SB)/1, $0xff
+DATA frameConsts<>+1133(SB)/1, $0xff
+DATA frameConsts<>+1134(SB)/1, $0xff
+DATA frameConsts<>+1135(SB)/1, $0xff
+DATA frameConsts<>+1136(SB)/1, $0xff
+DATA frameConsts<>+1137(SB)/1, $0xff
+DATA frameConsts<>+1138(SB)/1, $0xff
+DATA frameConsts<>+1139(SB)/1, $0xff
+DATA frameConsts<>+1140(SB)/1, $0xff
+DATA frameConsts<>+1141(SB)/1, $0xff
+DATA frameConsts<>+1142(SB)/1, $0xff
+DATA frameConsts<>+1143(SB)/1, $0xff
+DATA frameConsts<>+1144(SB)/1, $0xff
+DATA frameConsts<>+1145(SB)/1, $0xff
+DATA frameConsts<>+1146(SB)/1, $0xff
+DATA frameConsts<>+1147(SB)/1, $0xff
+DATA frameConsts<>+1148(SB)/1, $0xff
+DATA frameConsts<>+1149(SB)/1, $0xff
+DATA frameConsts<>+1150(SB)/1, $0xff
+DATA frameConsts<>+1151(SB)/1, $0xff
+DATA frameConsts<>+1152(SB)/1, $0x00
+DATA frameConsts<>+1153(SB)/1, $0x00
+DATA frameConsts<>+1154(SB)/1, $0x00
+DATA frameConsts<>+1155(SB)/1, $0x00
+DATA frameConsts<>+1156(SB)/1, $0x00
+DATA frameConsts<>+1157(SB)/1, $0x00
+DATA frameConsts<>+1158(SB)/1, $0x00
+DATA frameConsts<>+1159(SB)/1, $0x00
+DATA frameConsts<>+1160(SB)/1, $0x00
+DATA frameConsts<>+1161(SB)/1, $0x00
+DATA frameConsts<>+1162(SB)/1, $0x00
+DATA frameConsts<>+1163(SB)/1, $0x00
+DATA frameConsts<>+1164(SB)/1, $0x00
+DATA frameConsts<>+1165(SB)/1, $0x00
+DATA frameConsts<>+1166(SB)/1, $0x00
+DATA frameConsts<>+1167(SB)/1, $0x00
+DATA frameConsts<>+1168(SB)/1, $0x00
+DATA frameConsts<>+1169(SB)/1, $0x00
+DATA frameConsts<>+1170(SB)/1, $0x00
+DATA frameConsts<>+1171(SB)/1, $0x00
+DATA frameConsts<>+1172(SB)/1, $0x00
+DATA frameConsts<>+1173(SB)/1, $0x00
+DATA frameConsts<>+1174(SB)/1, $0x00
+DATA frameConsts<>+1175(SB)/1, $0x00
+DATA frameConsts<>+1176(SB)/1, $0x00
+DATA frameConsts<>+1177(SB)/1, $0x00
+DATA frameConsts<>+1178(SB)/1, $0x00
+DATA frameConsts<>+1179(SB)/1, $0x00
+DATA frameConsts<>+1180(SB)/1, $0x00
+DATA frameConsts<>+1181(SB)/1, $0x00
+DATA frameConsts<>+1182(SB)/1, $0x00
+DATA frameConsts<>+1183(SB)/1, $0x00
+DATA frameConsts<>+1184(SB)/1, $0x00
+DATA frameConsts<>+1185(SB)/1, $0x00
+DATA frameConsts<>+1186(SB)/1, $0x00
+DATA frameConsts<>+1187(SB)/1, $0x00
+DATA frameConsts<>+1188(SB)/1, $0x00
+DATA frameConsts<>+1189(SB)/1, $0x00
+DATA frameConsts<>+1190(SB)/1, $0x00
+DATA frameConsts<>+1191(SB)/1, $0x00
+DATA frameConsts<>+1192(SB)/1, $0x00
+DATA frameConsts<>+1193(SB)/1, $0x00
+DATA frameConsts<>+1194(SB)/1, $0x00
+DATA frameConsts<>+1195(SB)/1, $0x00
+DATA frameConsts<>+1196(SB)/1, $0x00
+DATA frameConsts<>+1197(SB)/1, $0x00
+DATA frameConsts<>+1198(SB)/1, $0x00
+DATA frameConsts<>+1199(SB)/1, $0x00
+DATA frameConsts<>+1200(SB)/1, $0x00
+DATA frameConsts<>+1201(SB)/1, $0x00
+DATA frameConsts<>+1202(SB)/1, $0x00
+DATA frameConsts<>+1203(SB)/1, $0x00
+DATA frameConsts<>+1204(SB)/1, $0x00
+DATA frameConsts<>+1205(SB)/1, $0x00
+DATA frameConsts<>+1206(SB)/1, $0x00
+DATA frameConsts<>+1207(SB)/1, $0x00
+DATA frameConsts<>+1208(SB)/1, $0x00
+DATA frameConsts<>+1209(SB)/1, $0x00
+DATA frameConsts<>+1210(SB)/1, $0x00
+DATA frameConsts<>+1211(SB)/1, $0x00
+DATA frameConsts<>+1212(SB)/1, $0x00
+DATA frameConsts<>+1213(SB)/1, $0x00
+DATA frameConsts<>+1214(SB)/1, $0x00
+DATA frameConsts<>+1215(SB)/1, $0x00
+GLOBL frameConsts<>(SB), RODATA|NOPTR, $1216
 
-// func stage1AVX512(src []byte, tail *byte, bits []uint64) bool
-// Requires: AVX, AVX512BW, AVX512F, BMI, PCLMULQDQ
-TEXT ·stage1AVX512(SB), NOSPLIT, $0-57
+// func stage1AVX512(src []byte, bits []uint64) bool
+// Requires: AVX, AVX512BW, AVX512F, BMI, BMI2, PCLMULQDQ
+TEXT ·stage1AVX512(SB), NOSPLIT, $0-49
 	MOVQ      src_base+0(FP), AX
 	MOVQ      src_len+8(FP), CX
 	SHRQ      $0x06, CX
-	INCQ      CX
-	MOVQ      bits_base+32(FP), DX
+	MOVQ      bits_base+24(FP), DX
 	XORQ      BX, BX
 	XORQ      SI, SI
 	XORQ      DI, DI
@@ -1110,39 +1237,49 @@ TEXT ·stage1AVX512(SB), NOSPLIT, $0-57
 	VMOVDQU64 frameConsts<>+448(SB), Z3
 	VMOVDQU64 frameConsts<>+512(SB), Z4
 	VMOVDQU64 frameConsts<>+640(SB), Z5
-	VMOVDQU64 frameConsts<>+0(SB), Z6
-	VMOVDQU64 frameConsts<>+64(SB), Z7
-	VMOVDQU64 frameConsts<>+128(SB), Z8
-	VMOVDQU64 frameConsts<>+192(SB), Z9
-	VMOVDQU64 frameConsts<>+256(SB), Z10
-	VMOVDQU64 frameConsts<>+704(SB), Z11
-	VMOVDQU64 frameConsts<>+768(SB), Z12
-	VMOVDQU64 frameConsts<>+832(SB), Z13
-	VMOVDQU64 frameConsts<>+320(SB), Z14
-	VMOVDQU64 frameConsts<>+896(SB), Z15
-	VMOVDQU64 frameConsts<>+960(SB), Z16
-	VPXORQ    Z17, Z17, Z17
+	VMOVDQU64 frameConsts<>+1024(SB), Z6
+	VMOVDQU64 frameConsts<>+0(SB), Z7
+	VMOVDQU64 frameConsts<>+64(SB), Z8
+	VMOVDQU64 frameConsts<>+128(SB), Z9
+	VMOVDQU64 frameConsts<>+192(SB), Z10
+	VMOVDQU64 frameConsts<>+256(SB), Z11
+	VMOVDQU64 frameConsts<>+704(SB), Z12
+	VMOVDQU64 frameConsts<>+768(SB), Z13
+	VMOVDQU64 frameConsts<>+832(SB), Z14
+	VMOVDQU64 frameConsts<>+320(SB), Z15
+	VMOVDQU64 frameConsts<>+896(SB), Z16
+	VMOVDQU64 frameConsts<>+960(SB), Z17
 	VPXORQ    Z18, Z18, Z18
+	VPXORQ    Z19, Z19, Z19
 
 loop:
-	CMPQ CX, $0x01
-	JNE  body
-	MOVQ tail+24(FP), AX
+	TESTQ     CX, CX
+	JZ        tail
+	VMOVDQU64 (AX), Z20
+	JMP       body
+
+tail:
+	MOVQ      src_len+8(FP), R9
+	ANDQ      $0x3f, R9
+	MOVQ      $-1, R10
+	BZHIQ     R9, R10, R10
+	KMOVQ     R10, K1
+	VMOVDQA64 Z6, Z20
+	VMOVDQU8  (AX), K1, Z20
 
 body:
-	VMOVDQU64 (AX), Z19
-	VPCMPEQB  Z2, Z19, K1
-	VPCMPEQB  Z3, Z19, K2
-	VPCMPUB   $0x01, Z4, Z19, K3
-	VPSRLW    $0x04, Z19, Z20
-	VPANDQ    Z5, Z20, Z20
-	KMOVQ     K2, R9
-	MOVQ      R9, R11
-	ORQ       BX, R11
-	ORQ       SI, R11
-	JNZ       escapes
-	XORQ      R10, R10
-	JMP       escaped
+	VPCMPEQB Z2, Z20, K1
+	VPCMPEQB Z3, Z20, K2
+	VPCMPUB  $0x01, Z4, Z20, K3
+	VPSRLW   $0x04, Z20, Z21
+	VPANDQ   Z5, Z21, Z21
+	KMOVQ    K2, R9
+	MOVQ     R9, R10
+	ORQ      BX, R10
+	ORQ      SI, R10
+	JNZ      escapes
+	XORQ     R10, R10
+	JMP      escaped
 
 escapes:
 	// simdjson's escape scanner: odd-length backslash runs escape the next byte.
@@ -1161,40 +1298,38 @@ escapes:
 	MOVQ  R11, BX
 
 	// An escaped byte must be one of "\/bfnrtu.
-	VPANDQ   Z5, Z19, Z1
-	VPSHUFB  Z1, Z6, Z21
-	VPSHUFB  Z20, Z7, Z1
-	VPANDQ   Z1, Z21, Z21
-	VPTESTMB Z15, Z21, K2
+	VPANDQ   Z5, Z20, Z22
+	VPSHUFB  Z22, Z7, Z1
+	VPSHUFB  Z21, Z8, Z22
+	VPANDQ   Z22, Z1, Z1
+	VPTESTMB Z16, Z1, K2
 	KMOVQ    K2, R11
 	ANDNQ    R10, R11, R11
 	ORQ      R11, R8
-
-	// \u takes four hex digits, maybe from the next block.
-	VPMOVB2M Z21, K2
-	KMOVQ    K2, R12
-	ANDQ     R10, R12
-	MOVQ     R12, R11
-	SHLQ     $0x01, R11
-	ORQ      R11, SI
-	SHLQ     $0x01, R11
-	ORQ      R11, SI
-	SHLQ     $0x01, R11
-	ORQ      R11, SI
-	SHLQ     $0x01, R11
-	ORQ      R11, SI
-	VPTESTMB Z16, Z21, K2
+	VPMOVB2M Z1, K2
 	KMOVQ    K2, R11
-	ANDNQ    SI, R11, R11
-	ORQ      R11, R8
-	MOVQ     R12, SI
+	ANDQ     R10, R11
+	MOVQ     R11, R12
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	VPTESTMB Z17, Z1, K2
+	KMOVQ    K2, R12
+	ANDNQ    SI, R12, R12
+	ORQ      R12, R8
+	MOVQ     R11, SI
 	SHRQ     $0x3c, SI
-	MOVQ     SI, R11
-	SHRQ     $0x01, R11
-	ORQ      R11, SI
-	MOVQ     SI, R11
-	SHRQ     $0x02, R11
-	ORQ      R11, SI
+	MOVQ     SI, R12
+	SHRQ     $0x01, R12
+	ORQ      R12, SI
+	MOVQ     SI, R12
+	SHRQ     $0x02, R12
+	ORQ      R12, SI
 
 escaped:
 	KMOVQ K1, R11
@@ -1214,83 +1349,116 @@ escaped:
 	ORQ        R10, R8
 
 	// UTF-8: an ASCII block only has to start after complete sequences.
-	VPMOVB2M Z19, K1
+	VPMOVB2M Z20, K1
 	KORTESTQ K1, K1
 	JNZ      utf8
-	VPSUBUSB Z14, Z17, Z1
-	VPORQ    Z1, Z18, Z18
-	VPXORQ   Z17, Z17, Z17
+	VPSUBUSB Z15, Z18, Z1
+	VPORQ    Z1, Z19, Z19
+	VPXORQ   Z18, Z18, Z18
 	JMP      next
 
 utf8:
-	VALIGNQ    $0x06, Z17, Z19, Z1
-	VPALIGNR   $0x0f, Z1, Z19, Z17
-	VPALIGNR   $0x0e, Z1, Z19, Z21
-	VPALIGNR   $0x0d, Z1, Z19, Z1
-	VPSRLW     $0x04, Z17, Z22
-	VPANDQ     Z5, Z22, Z22
-	VPSHUFB    Z22, Z8, Z22
-	VPANDQ     Z5, Z17, Z17
-	VPSHUFB    Z17, Z9, Z17
-	VPSHUFB    Z20, Z10, Z20
-	VPTERNLOGD $0x80, Z22, Z17, Z20
-	VPSUBUSB   Z11, Z21, Z21
-	VPSUBUSB   Z12, Z1, Z1
-	VPTERNLOGD $0xa8, Z13, Z21, Z1
-	VPXORQ     Z1, Z20, Z20
-	VPORQ      Z20, Z18, Z18
-	VMOVDQA64  Z19, Z17
+	VALIGNQ    $0x06, Z18, Z20, Z1
+	VPALIGNR   $0x0f, Z1, Z20, Z18
+	VPALIGNR   $0x0e, Z1, Z20, Z22
+	VPALIGNR   $0x0d, Z1, Z20, Z1
+	VPSRLW     $0x04, Z18, Z23
+	VPANDQ     Z5, Z23, Z23
+	VPSHUFB    Z23, Z9, Z23
+	VPANDQ     Z5, Z18, Z18
+	VPSHUFB    Z18, Z10, Z18
+	VPSHUFB    Z21, Z11, Z21
+	VPTERNLOGD $0x80, Z23, Z18, Z21
+	VPSUBUSB   Z12, Z22, Z22
+	VPSUBUSB   Z13, Z1, Z1
+	VPTERNLOGD $0xa8, Z14, Z22, Z1
+	VPXORQ     Z1, Z21, Z21
+	VPORQ      Z21, Z19, Z19
+	VMOVDQA64  Z20, Z18
 
 next:
 	ADDQ     $0x40, AX
 	ADDQ     $0x10, DX
 	DECQ     CX
-	JNZ      loop
-	VPSUBUSB Z14, Z17, Z1
-	VPORQ    Z1, Z18, Z18
-	VPTESTMQ Z18, Z18, K1
+	JNS      loop
+	VPSUBUSB Z15, Z18, Z0
+	VPORQ    Z0, Z19, Z19
+	VPTESTMQ Z19, Z19, K1
 	KMOVQ    K1, AX
 	ORQ      AX, R8
 	SETEQ    AL
 	VZEROUPPER
-	MOVB     AL, ret+56(FP)
+	MOVB     AL, ret+48(FP)
 	RET
 
-// func stage1AVX2(src []byte, tail *byte, bits []uint64) bool
+// func stage1AVX2(src []byte, bits []uint64) bool
 // Requires: AVX, AVX2, BMI, PCLMULQDQ
-TEXT ·stage1AVX2(SB), NOSPLIT, $0-57
-	MOVQ    src_base+0(FP), AX
-	MOVQ    src_len+8(FP), CX
-	SHRQ    $0x06, CX
-	INCQ    CX
-	MOVQ    bits_base+32(FP), DX
-	XORQ    BX, BX
-	XORQ    SI, SI
-	XORQ    DI, DI
-	XORQ    R8, R8
-	MOVQ    $-1, R9
-	VMOVQ   R9, X0
-	VMOVDQU frameConsts<>+672(SB), Y2
-	VPXOR   Y3, Y3, Y3
-	VPXOR   Y4, Y4, Y4
+TEXT ·stage1AVX2(SB), NOSPLIT, $64-49
+	MOVQ  src_base+0(FP), AX
+	MOVQ  src_len+8(FP), CX
+	SHRQ  $0x06, CX
+	MOVQ  bits_base+24(FP), DX
+	XORQ  BX, BX
+	XORQ  SI, SI
+	XORQ  DI, DI
+	XORQ  R8, R8
+	MOVQ  $-1, R9
+	VMOVQ R9, X0
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
 
 loop:
-	CMPQ CX, $0x01
-	JNE  body
-	MOVQ tail+24(FP), AX
+	TESTQ   CX, CX
+	JZ      tail
+	VMOVDQU (AX), Y4
+	VMOVDQU 32(AX), Y5
+	JMP     body
+
+tail:
+	MOVQ    src_len+8(FP), R9
+	ANDQ    $0x3f, R9
+	VMOVDQU frameConsts<>+1056(SB), Y4
+	VMOVDQU frameConsts<>+1056(SB), Y5
+	TESTQ   R9, R9
+	JZ      body
+	MOVQ    AX, R10
+	ANDQ    $0x00000fff, R10
+	CMPQ    R10, $0x00000fc0
+	JA      copy
+
+	// 64 bytes from the tail stay in its page: blend the bytes past it with spaces.
+	LEAQ      frameConsts<>+1152(SB), R10
+	SUBQ      R9, R10
+	VMOVDQU   (R10), Y1
+	VPBLENDVB Y1, (AX), Y4, Y4
+	VMOVDQU   32(R10), Y1
+	VPBLENDVB Y1, 32(AX), Y5, Y5
+	JMP       body
+
+copy:
+	VMOVDQU Y4, (SP)
+	VMOVDQU Y5, 32(SP)
+	XORQ    R10, R10
+
+copyByte:
+	MOVB    (AX)(R10*1), R11
+	MOVB    R11, (SP)(R10*1)
+	INCQ    R10
+	CMPQ    R10, R9
+	JB      copyByte
+	VMOVDQU (SP), Y4
+	VMOVDQU 32(SP), Y5
 
 body:
-	VMOVDQU   (AX), Y5
-	VMOVDQU   32(AX), Y6
-	VPCMPEQB  frameConsts<>+480(SB), Y5, Y1
+	VPCMPEQB  frameConsts<>+480(SB), Y4, Y1
 	VPMOVMSKB Y1, R9
-	VPCMPEQB  frameConsts<>+480(SB), Y6, Y1
+	VPCMPEQB  frameConsts<>+480(SB), Y5, Y1
 	VPMOVMSKB Y1, R10
 	SHLQ      $0x20, R10
 	ORQ       R10, R9
-	MOVQ      R9, R11
-	ORQ       BX, R11
-	ORQ       SI, R11
+	MOVQ      R9, R10
+	ORQ       BX, R10
+	ORQ       SI, R10
 	JNZ       escapes
 	XORQ      R10, R10
 	JMP       escaped
@@ -1312,73 +1480,75 @@ escapes:
 	MOVQ  R11, BX
 
 	// An escaped byte must be one of "\/bfnrtu.
-	VPAND     Y2, Y5, Y1
-	VPSRLW    $0x04, Y5, Y7
-	VPAND     Y2, Y7, Y7
+	VMOVDQU   frameConsts<>+672(SB), Y7
+	VPAND     Y7, Y4, Y1
+	VPSRLW    $0x04, Y4, Y6
+	VPAND     Y7, Y6, Y6
+	VMOVDQU   frameConsts<>+32(SB), Y7
+	VPSHUFB   Y1, Y7, Y1
+	VMOVDQU   frameConsts<>+96(SB), Y7
+	VPSHUFB   Y6, Y7, Y6
+	VPAND     Y1, Y6, Y7
+	VMOVDQU   frameConsts<>+672(SB), Y8
+	VPAND     Y8, Y5, Y1
+	VPSRLW    $0x04, Y5, Y6
+	VPAND     Y8, Y6, Y6
 	VMOVDQU   frameConsts<>+32(SB), Y8
 	VPSHUFB   Y1, Y8, Y1
 	VMOVDQU   frameConsts<>+96(SB), Y8
-	VPSHUFB   Y7, Y8, Y7
-	VPAND     Y1, Y7, Y8
-	VPAND     Y2, Y6, Y1
-	VPSRLW    $0x04, Y6, Y7
-	VPAND     Y2, Y7, Y7
-	VMOVDQU   frameConsts<>+32(SB), Y9
-	VPSHUFB   Y1, Y9, Y1
-	VMOVDQU   frameConsts<>+96(SB), Y9
-	VPSHUFB   Y7, Y9, Y7
-	VPAND     Y1, Y7, Y9
-	VPAND     frameConsts<>+928(SB), Y8, Y1
-	VPCMPEQB  frameConsts<>+1056(SB), Y1, Y1
+	VPSHUFB   Y6, Y8, Y6
+	VPAND     Y1, Y6, Y8
+	VPAND     frameConsts<>+928(SB), Y7, Y1
+	VPCMPEQB  frameConsts<>+1184(SB), Y1, Y1
 	VPMOVMSKB Y1, R11
-	VPAND     frameConsts<>+928(SB), Y9, Y1
-	VPCMPEQB  frameConsts<>+1056(SB), Y1, Y1
+	VPAND     frameConsts<>+928(SB), Y8, Y1
+	VPCMPEQB  frameConsts<>+1184(SB), Y1, Y1
 	VPMOVMSKB Y1, R12
 	SHLQ      $0x20, R12
 	ORQ       R12, R11
 	NOTQ      R11
 	ANDNQ     R10, R11, R11
 	ORQ       R11, R8
-
-	// \u takes four hex digits, maybe from the next block.
-	VPMOVMSKB Y8, R12
-	VPMOVMSKB Y9, R11
-	SHLQ      $0x20, R11
-	ORQ       R11, R12
-	ANDQ      R10, R12
-	MOVQ      R12, R11
-	SHLQ      $0x01, R11
-	ORQ       R11, SI
-	SHLQ      $0x01, R11
-	ORQ       R11, SI
-	SHLQ      $0x01, R11
-	ORQ       R11, SI
-	SHLQ      $0x01, R11
-	ORQ       R11, SI
-	VPAND     frameConsts<>+992(SB), Y8, Y1
-	VPCMPEQB  frameConsts<>+1056(SB), Y1, Y1
+	VMOVDQU   Y7, Y1
 	VPMOVMSKB Y1, R11
-	VPAND     frameConsts<>+992(SB), Y9, Y1
-	VPCMPEQB  frameConsts<>+1056(SB), Y1, Y1
+	VMOVDQU   Y8, Y1
+	VPMOVMSKB Y1, R12
+	SHLQ      $0x20, R12
+	ORQ       R12, R11
+	ANDQ      R10, R11
+	MOVQ      R11, R12
+	SHLQ      $0x01, R12
+	ORQ       R12, SI
+	SHLQ      $0x01, R12
+	ORQ       R12, SI
+	SHLQ      $0x01, R12
+	ORQ       R12, SI
+	SHLQ      $0x01, R12
+	ORQ       R12, SI
+	VPAND     frameConsts<>+992(SB), Y7, Y1
+	VPCMPEQB  frameConsts<>+1184(SB), Y1, Y1
+	VPMOVMSKB Y1, R12
+	VPAND     frameConsts<>+992(SB), Y8, Y1
+	VPCMPEQB  frameConsts<>+1184(SB), Y1, Y1
 	VPMOVMSKB Y1, R13
 	SHLQ      $0x20, R13
-	ORQ       R13, R11
-	NOTQ      R11
-	ANDNQ     SI, R11, R11
-	ORQ       R11, R8
-	MOVQ      R12, SI
+	ORQ       R13, R12
+	NOTQ      R12
+	ANDNQ     SI, R12, R12
+	ORQ       R12, R8
+	MOVQ      R11, SI
 	SHRQ      $0x3c, SI
-	MOVQ      SI, R11
-	SHRQ      $0x01, R11
-	ORQ       R11, SI
-	MOVQ      SI, R11
-	SHRQ      $0x02, R11
-	ORQ       R11, SI
+	MOVQ      SI, R12
+	SHRQ      $0x01, R12
+	ORQ       R12, SI
+	MOVQ      SI, R12
+	SHRQ      $0x02, R12
+	ORQ       R12, SI
 
 escaped:
-	VPCMPEQB  frameConsts<>+416(SB), Y5, Y1
+	VPCMPEQB  frameConsts<>+416(SB), Y4, Y1
 	VPMOVMSKB Y1, R11
-	VPCMPEQB  frameConsts<>+416(SB), Y6, Y1
+	VPCMPEQB  frameConsts<>+416(SB), Y5, Y1
 	VPMOVMSKB Y1, R12
 	SHLQ      $0x20, R12
 	ORQ       R12, R11
@@ -1393,11 +1563,11 @@ escaped:
 	XORQ       DI, R9
 	MOVQ       R9, DI
 	SARQ       $0x3f, DI
+	VPMINUB    frameConsts<>+608(SB), Y4, Y1
+	VPCMPEQB   Y4, Y1, Y1
+	VPMOVMSKB  Y1, R10
 	VPMINUB    frameConsts<>+608(SB), Y5, Y1
 	VPCMPEQB   Y5, Y1, Y1
-	VPMOVMSKB  Y1, R10
-	VPMINUB    frameConsts<>+608(SB), Y6, Y1
-	VPCMPEQB   Y6, Y1, Y1
 	VPMOVMSKB  Y1, R11
 	SHLQ       $0x20, R11
 	ORQ        R11, R10
@@ -1405,77 +1575,79 @@ escaped:
 	ORQ        R10, R8
 
 	// UTF-8: an ASCII block only has to start after complete sequences.
-	VPOR      Y5, Y6, Y1
+	VPOR      Y4, Y5, Y1
 	VPMOVMSKB Y1, R9
 	TESTL     R9, R9
 	JNZ       utf8
-	VPSUBUSB  frameConsts<>+352(SB), Y3, Y1
-	VPOR      Y1, Y4, Y4
-	VPXOR     Y3, Y3, Y3
+	VPSUBUSB  frameConsts<>+352(SB), Y2, Y1
+	VPOR      Y1, Y3, Y3
+	VPXOR     Y2, Y2, Y2
 	JMP       next
 
 utf8:
-	VPERM2I128 $0x21, Y5, Y3, Y1
-	VPALIGNR   $0x0f, Y1, Y5, Y3
-	VPALIGNR   $0x0e, Y1, Y5, Y7
-	VPALIGNR   $0x0d, Y1, Y5, Y8
-	VPSRLW     $0x04, Y3, Y9
-	VPAND      Y2, Y9, Y9
+	VPERM2I128 $0x21, Y4, Y2, Y1
+	VPALIGNR   $0x0f, Y1, Y4, Y2
+	VPALIGNR   $0x0e, Y1, Y4, Y6
+	VPALIGNR   $0x0d, Y1, Y4, Y7
+	VMOVDQU    frameConsts<>+672(SB), Y8
+	VPSRLW     $0x04, Y2, Y9
+	VPAND      Y8, Y9, Y9
 	VMOVDQU    frameConsts<>+160(SB), Y1
 	VPSHUFB    Y9, Y1, Y9
-	VPAND      Y2, Y3, Y3
+	VPAND      Y8, Y2, Y2
 	VMOVDQU    frameConsts<>+224(SB), Y1
-	VPSHUFB    Y3, Y1, Y3
-	VPAND      Y9, Y3, Y9
-	VPSRLW     $0x04, Y5, Y3
-	VPAND      Y2, Y3, Y3
+	VPSHUFB    Y2, Y1, Y2
+	VPAND      Y2, Y9, Y9
+	VPSRLW     $0x04, Y4, Y2
+	VPAND      Y8, Y2, Y2
 	VMOVDQU    frameConsts<>+288(SB), Y1
-	VPSHUFB    Y3, Y1, Y3
-	VPAND      Y9, Y3, Y9
-	VPSUBUSB   frameConsts<>+736(SB), Y7, Y7
-	VPSUBUSB   frameConsts<>+800(SB), Y8, Y8
-	VPOR       Y7, Y8, Y8
-	VPAND      frameConsts<>+864(SB), Y8, Y8
-	VPXOR      Y8, Y9, Y9
-	VPOR       Y9, Y4, Y4
-	VMOVDQU    Y5, Y3
-	VPERM2I128 $0x21, Y6, Y3, Y1
-	VPALIGNR   $0x0f, Y1, Y6, Y3
-	VPALIGNR   $0x0e, Y1, Y6, Y5
-	VPALIGNR   $0x0d, Y1, Y6, Y7
-	VPSRLW     $0x04, Y3, Y8
-	VPAND      Y2, Y8, Y8
+	VPSHUFB    Y2, Y1, Y2
+	VPAND      Y2, Y9, Y9
+	VPSUBUSB   frameConsts<>+736(SB), Y6, Y6
+	VPSUBUSB   frameConsts<>+800(SB), Y7, Y7
+	VPOR       Y6, Y7, Y7
+	VPAND      frameConsts<>+864(SB), Y7, Y7
+	VPXOR      Y7, Y9, Y9
+	VPOR       Y9, Y3, Y3
+	VMOVDQU    Y4, Y2
+	VPERM2I128 $0x21, Y5, Y2, Y1
+	VPALIGNR   $0x0f, Y1, Y5, Y2
+	VPALIGNR   $0x0e, Y1, Y5, Y4
+	VPALIGNR   $0x0d, Y1, Y5, Y6
+	VMOVDQU    frameConsts<>+672(SB), Y7
+	VPSRLW     $0x04, Y2, Y8
+	VPAND      Y7, Y8, Y8
 	VMOVDQU    frameConsts<>+160(SB), Y1
 	VPSHUFB    Y8, Y1, Y8
-	VPAND      Y2, Y3, Y3
+	VPAND      Y7, Y2, Y2
 	VMOVDQU    frameConsts<>+224(SB), Y1
-	VPSHUFB    Y3, Y1, Y3
-	VPAND      Y8, Y3, Y8
-	VPSRLW     $0x04, Y6, Y3
-	VPAND      Y2, Y3, Y3
+	VPSHUFB    Y2, Y1, Y2
+	VPAND      Y2, Y8, Y8
+	VPSRLW     $0x04, Y5, Y2
+	VPAND      Y7, Y2, Y2
 	VMOVDQU    frameConsts<>+288(SB), Y1
-	VPSHUFB    Y3, Y1, Y3
-	VPAND      Y8, Y3, Y8
-	VPSUBUSB   frameConsts<>+736(SB), Y5, Y5
-	VPSUBUSB   frameConsts<>+800(SB), Y7, Y7
-	VPOR       Y5, Y7, Y7
-	VPAND      frameConsts<>+864(SB), Y7, Y7
-	VPXOR      Y7, Y8, Y8
-	VPOR       Y8, Y4, Y4
-	VMOVDQU    Y6, Y3
+	VPSHUFB    Y2, Y1, Y2
+	VPAND      Y2, Y8, Y8
+	VPSUBUSB   frameConsts<>+736(SB), Y4, Y4
+	VPSUBUSB   frameConsts<>+800(SB), Y6, Y6
+	VPOR       Y4, Y6, Y6
+	VPAND      frameConsts<>+864(SB), Y6, Y6
+	VPXOR      Y6, Y8, Y8
+	VPOR       Y8, Y3, Y3
+	VMOVDQU    Y5, Y2
 
 next:
 	ADDQ     $0x40, AX
 	ADDQ     $0x10, DX
 	DECQ     CX
-	JNZ      loop
-	VPSUBUSB frameConsts<>+352(SB), Y3, Y1
-	VPOR     Y1, Y4, Y4
-	VPTEST   Y4, Y4
+	JNS      loop
+	VPSUBUSB frameConsts<>+352(SB), Y2, Y0
+	VPOR     Y0, Y3, Y3
+	VPTEST   Y3, Y3
 	SETNE    AL
 	MOVBQZX  AL, AX
 	ORQ      AX, R8
 	SETEQ    AL
 	VZEROUPPER
-	MOVB     AL, ret+56(FP)
+	MOVB     AL, ret+48(FP)
 	RET

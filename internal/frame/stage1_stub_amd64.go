@@ -2,12 +2,12 @@
 
 package frame
 
-// stage1AVX512 scans src and its padded tail with AVX-512BW.
+// stage1AVX512 scans src with AVX-512BW into two words per 64-byte block of bits.
 //
 //go:noescape
-func stage1AVX512(src []byte, tail *byte, bits []uint64) bool
+func stage1AVX512(src []byte, bits []uint64) bool
 
-// stage1AVX2 scans src and its padded tail with AVX2, 32 bytes at a time.
+// stage1AVX2 scans src with AVX2 into two words per 64-byte block of bits.
 //
 //go:noescape
-func stage1AVX2(src []byte, tail *byte, bits []uint64) bool
+func stage1AVX2(src []byte, bits []uint64) bool

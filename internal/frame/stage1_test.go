@@ -59,11 +59,8 @@ func refStage1(b []byte) (masks []uint64, ok bool) {
 
 // runStage1 runs path pt's stage 1 over b as Parser.scan does.
 func runStage1(pt path, b []byte) ([]uint64, bool) {
-	n := len(b) >> 6
-	masks := make([]uint64, 2*(n+1))
-	tail := spaces
-	copy(tail[:], b[n<<6:])
-	ok := stage1(pt, b[:n<<6], &tail, masks)
+	masks := make([]uint64, 2*(len(b)>>6+1))
+	ok := stage1(pt, b, masks)
 	return masks, ok
 }
 

@@ -14,9 +14,13 @@
 //     character is inside a string, or the bytes are not valid UTF-8 (the
 //     Keiser-Lemire lookup algorithm of simdjson).
 //
-// The block after the last whole one is a copy of the frame's tail padded
-// with spaces, which ends every carry (an escape, \u digits, an incomplete
-// UTF-8 sequence) inside the frame: a carry into the padding is an error.
+// The block after the last whole one is the frame's tail padded with spaces,
+// which ends every carry (an escape, \u digits, an incomplete UTF-8
+// sequence) inside the frame: a carry into the padding is an error. AVX-512
+// loads it with a byte mask (masked-off bytes cannot fault); AVX2 loads 64
+// bytes from the tail when they stay in its memory page (a load cannot fault
+// inside a page that holds one byte of the frame) and blends in the spaces,
+// or else copies the tail to the stack.
 package main
 
 import (
@@ -126,6 +130,8 @@ const (
 	cHigh
 	cEscapeMask
 	cHexMask
+	cSpace
+	cOnes // then cZero: 64 bytes from cOnes+64-n are n 0xFF bytes, then zeros
 	cZero
 	cCount
 )
@@ -136,25 +142,19 @@ func makeConsts() consts {
 	splats := map[int]byte{
 		cQuote: '"', cBackslash: '\\', cCtrl: 0x20, cCtrlMax: 0x1F, cNibble: 0x0F,
 		cThird: 0xE0 - 0x80, cFourth: 0xF0 - 0x80, cHigh: 0x80,
-		cEscapeMask: clsEscape, cHexMask: clsHex, cZero: 0,
+		cEscapeMask: clsEscape, cHexMask: clsHex, cSpace: ' ', cOnes: 0xFF, cZero: 0,
 	}
 	for c := 0; c < cCount; c++ {
 		for i := 0; i < 64; i++ {
 			var b byte
 			switch {
 			case c == cMaxIncomplete:
-				b = 0xFF
-				switch i {
-				case 61:
-					b = 0xF0 - 1
-				case 62:
-					b = 0xE0 - 1
-				case 63:
-					b = 0xC0 - 1
+				b = [...]byte{61: 0xF0 - 1, 62: 0xE0 - 1, 63: 0xC0 - 1}[i]
+				if i < 61 {
+					b = 0xFF
 				}
 			case c < cMaxIncomplete:
-				t := tables[c]
-				b = t[i%16]
+				b = tables[c][i%16]
 			default:
 				b = splats[c]
 			}
@@ -164,8 +164,8 @@ func makeConsts() consts {
 	return consts{m}
 }
 
-// at is the constant c; for AVX2 (32-byte vectors) the last 32 bytes of it,
-// which for the incomplete-sequence bound is the block's end.
+// at is the constant c; for AVX2 (32-byte vectors) at2 is the last 32
+// bytes of it, which for the incomplete-sequence bound is the block's end.
 func (k consts) at(c int) Mem  { return k.mem.Offset(c * 64) }
 func (k consts) at2(c int) Mem { return k.mem.Offset(c*64 + 32) }
 
@@ -185,7 +185,7 @@ type gpState struct {
 }
 
 func begin(name, doc string) *gpState {
-	TEXT(name, NOSPLIT, "func(src []byte, tail *byte, bits []uint64) bool")
+	TEXT(name, NOSPLIT, "func(src []byte, bits []uint64) bool")
 	Pragma("noescape")
 	Doc(doc)
 	s := &gpState{
@@ -197,7 +197,6 @@ func begin(name, doc string) *gpState {
 	Load(Param("src").Base(), s.src)
 	Load(Param("src").Len(), s.n)
 	SHRQ(Imm(6), s.n)
-	INCQ(s.n) // the padded tail
 	Load(Param("bits").Base(), s.out)
 	for _, r := range []GPVirtual{s.prevEsc, s.hexCarry, s.prevIn, s.errs} {
 		XORQ(r, r)
@@ -208,12 +207,19 @@ func begin(name, doc string) *gpState {
 	return s
 }
 
-// nextBlock switches to the tail before the last block.
-func (s *gpState) nextBlock() {
+// load emits the block's load: full loads whole blocks, tail the last one
+// from the rem bytes left.
+func (s *gpState) load(full func(), tail func(rem GPVirtual)) {
 	Label("loop")
-	CMPQ(s.n, Imm(1))
-	JNE(LabelRef("body"))
-	Load(Param("tail"), s.src)
+	TESTQ(s.n, s.n)
+	JZ(LabelRef("tail"))
+	full()
+	JMP(LabelRef("body"))
+	Label("tail")
+	rem := GP64()
+	Load(Param("src").Len(), rem)
+	ANDQ(Imm(63), rem)
+	tail(rem)
 	Label("body")
 }
 
@@ -255,9 +261,15 @@ func (s *gpState) escapes(bs GPVirtual, valid, u, hex func(GPVirtual)) GPVirtual
 	valid(v)
 	ANDNQ(escaped, v, v)
 	ORQ(v, s.errs)
+	s.hexDigits(escaped, u, hex)
+	Label("escaped")
+	return escaped
+}
 
-	Comment("\\u takes four hex digits, maybe from the next block.")
-	um := GP64()
+// hexDigits adds to the errors each \u not followed by four hex digits,
+// which may be owed by the last block or to the next.
+func (s *gpState) hexDigits(escaped GPVirtual, u, hex func(GPVirtual)) {
+	um, t := GP64(), GP64()
 	u(um)
 	ANDQ(escaped, um)
 	MOVQ(um, t)
@@ -269,7 +281,7 @@ func (s *gpState) escapes(bs GPVirtual, valid, u, hex func(GPVirtual)) GPVirtual
 	hex(h)
 	ANDNQ(s.hexCarry, h, h)
 	ORQ(h, s.errs)
-	// Digits owed to the next block: bit j when a u at 60+j or later.
+	// Owed to the next block: bit j when a u at 60+j or later.
 	MOVQ(um, s.hexCarry)
 	SHRQ(Imm(60), s.hexCarry)
 	MOVQ(s.hexCarry, t)
@@ -278,8 +290,6 @@ func (s *gpState) escapes(bs GPVirtual, valid, u, hex func(GPVirtual)) GPVirtual
 	MOVQ(s.hexCarry, t)
 	SHRQ(Imm(2), t)
 	ORQ(t, s.hexCarry)
-	Label("escaped")
-	return escaped
 }
 
 // strings stores the block's unescaped quotes and backslashes and adds
@@ -302,14 +312,14 @@ func (s *gpState) strings(quotes, bs, escaped GPVirtual, ctrl func(GPVirtual)) {
 	ORQ(c, s.errs)
 }
 
-// end advances to the next block or returns the verdict; vecErr sets the
-// zero flag when the vector errors are all zero.
+// end advances to the next block, the tail last, or returns the verdict;
+// vecErr sets its register to non-zero when a vector error was seen.
 func (s *gpState) end(vecErr func(GPVirtual)) {
 	Label("next")
 	ADDQ(Imm(64), s.src)
 	ADDQ(Imm(16), s.out)
 	DECQ(s.n)
-	JNZ(LabelRef("loop"))
+	JNS(LabelRef("loop"))
 
 	v := GP64()
 	vecErr(v)
@@ -321,69 +331,96 @@ func (s *gpState) end(vecErr func(GPVirtual)) {
 	RET()
 }
 
-func avx512(k consts) {
-	s := begin("stage1AVX512", "stage1AVX512 scans src and its padded tail with AVX-512BW.")
+// zmmConsts are the AVX-512 scan's constants, in registers.
+type zmmConsts struct {
+	quote, backslash, ctrl, nibble, space     VecVirtual
+	escLo, escHi, b1h, b1l, b2h               VecVirtual
+	third, fourth, high, maxInc, escMask, hex VecVirtual
+}
+
+func loadZMM(k consts) *zmmConsts {
 	z := func(c int) VecVirtual {
 		r := ZMM()
 		VMOVDQU64(k.at(c), r)
 		return r
 	}
-	quote, backslash, ctrl, nibble := z(cQuote), z(cBackslash), z(cCtrl), z(cNibble)
-	escLo, escHi, b1h, b1l, b2h := z(cEscLo), z(cEscHi), z(cByte1High), z(cByte1Low), z(cByte2High)
-	third, fourth, high, maxInc := z(cThird), z(cFourth), z(cHigh), z(cMaxIncomplete)
-	escMask, hexMask := z(cEscapeMask), z(cHexMask)
+	return &zmmConsts{
+		quote: z(cQuote), backslash: z(cBackslash), ctrl: z(cCtrl), nibble: z(cNibble), space: z(cSpace),
+		escLo: z(cEscLo), escHi: z(cEscHi), b1h: z(cByte1High), b1l: z(cByte1Low), b2h: z(cByte2High),
+		third: z(cThird), fourth: z(cFourth), high: z(cHigh), maxInc: z(cMaxIncomplete),
+		escMask: z(cEscapeMask), hex: z(cHexMask),
+	}
+}
+
+func avx512(k consts) {
+	s := begin("stage1AVX512", "stage1AVX512 scans src with AVX-512BW into two words per 64-byte block of bits.")
+	c := loadZMM(k)
 	prev, errv := ZMM(), ZMM()
 	VPXORQ(prev, prev, prev)
 	VPXORQ(errv, errv, errv)
 
-	s.nextBlock()
 	x := ZMM()
-	VMOVDQU64(Mem{Base: s.src}, x)
+	s.load(func() { VMOVDQU64(Mem{Base: s.src}, x) }, func(rem GPVirtual) {
+		m := GP64()
+		MOVQ(I64(-1), m)
+		BZHIQ(rem, m, m)
+		km := K()
+		KMOVQ(m, km)
+		VMOVDQA64(c.space, x)
+		VMOVDQU8(Mem{Base: s.src}, km, x)
+	})
 	kq, kb, kc := K(), K(), K()
-	VPCMPEQB(quote, x, kq)
-	VPCMPEQB(backslash, x, kb)
-	VPCMPUB(Imm(1), ctrl, x, kc) // x < 0x20
+	VPCMPEQB(c.quote, x, kq)
+	VPCMPEQB(c.backslash, x, kb)
+	VPCMPUB(Imm(1), c.ctrl, x, kc) // x < 0x20
 	hi := ZMM()
 	VPSRLW(Imm(4), x, hi)
-	VPANDQ(nibble, hi, hi)
+	VPANDQ(c.nibble, hi, hi)
 	bs := GP64()
 	KMOVQ(kb, bs)
 
-	var cls VecVirtual
-	classify := func() {
-		lo := ZMM()
-		VPANDQ(nibble, x, lo)
-		cls = ZMM()
-		VPSHUFB(lo, escLo, cls)
-		VPSHUFB(hi, escHi, lo)
-		VPANDQ(lo, cls, cls)
-	}
-	kmask := func(set func(c VecVirtual, kk OpmaskVirtual)) func(GPVirtual) {
-		return func(r GPVirtual) {
-			kk := K()
-			set(cls, kk)
-			KMOVQ(kk, r)
-		}
+	cls := ZMM()
+	kmask := func(r GPVirtual, set func(kk OpmaskVirtual)) {
+		kk := K()
+		set(kk)
+		KMOVQ(kk, r)
 	}
 	escaped := s.escapes(bs,
 		func(r GPVirtual) {
-			classify()
-			kmask(func(c VecVirtual, kk OpmaskVirtual) { VPTESTMB(escMask, c, kk) })(r)
+			lo := ZMM()
+			VPANDQ(c.nibble, x, lo)
+			VPSHUFB(lo, c.escLo, cls)
+			VPSHUFB(hi, c.escHi, lo)
+			VPANDQ(lo, cls, cls)
+			kmask(r, func(kk OpmaskVirtual) { VPTESTMB(c.escMask, cls, kk) })
 		},
-		kmask(func(c VecVirtual, kk OpmaskVirtual) { VPMOVB2M(c, kk) }),
-		kmask(func(c VecVirtual, kk OpmaskVirtual) { VPTESTMB(hexMask, c, kk) }),
+		func(r GPVirtual) { kmask(r, func(kk OpmaskVirtual) { VPMOVB2M(cls, kk) }) },
+		func(r GPVirtual) { kmask(r, func(kk OpmaskVirtual) { VPTESTMB(c.hex, cls, kk) }) },
 	)
 	q := GP64()
 	KMOVQ(kq, q)
 	s.strings(q, bs, escaped, func(r GPVirtual) { KMOVQ(kc, r) })
+	utf8ZMM(c, x, hi, prev, errv)
+	t := ZMM()
+	s.end(func(r GPVirtual) {
+		VPSUBUSB(c.maxInc, prev, t)
+		VPORQ(t, errv, errv)
+		kk := K()
+		VPTESTMQ(errv, errv, kk)
+		KMOVQ(kk, r)
+	})
+}
 
+// utf8ZMM adds the UTF-8 errors of block x (hi: its high nibbles) to errv,
+// prev being the block before.
+func utf8ZMM(c *zmmConsts, x, hi, prev, errv VecVirtual) {
 	Comment("UTF-8: an ASCII block only has to start after complete sequences.")
 	ka := K()
 	VPMOVB2M(x, ka)
 	KORTESTQ(ka, ka)
 	JNZ(LabelRef("utf8"))
 	t := ZMM()
-	VPSUBUSB(maxInc, prev, t)
+	VPSUBUSB(c.maxInc, prev, t)
 	VPORQ(t, errv, errv)
 	VPXORQ(prev, prev, prev)
 	JMP(LabelRef("next"))
@@ -397,158 +434,138 @@ func avx512(k consts) {
 	VPALIGNR(Imm(13), t, x, p3)
 	a, b := ZMM(), ZMM()
 	VPSRLW(Imm(4), p1, a)
-	VPANDQ(nibble, a, a)
-	VPSHUFB(a, b1h, a)
-	VPANDQ(nibble, p1, b)
-	VPSHUFB(b, b1l, b)
-	c := ZMM()
-	VPSHUFB(hi, b2h, c)
-	VPTERNLOGD(Imm(0x80), a, b, c) // c = a & b & c: the special cases
-	VPSUBUSB(third, p2, p2)
-	VPSUBUSB(fourth, p3, p3)
-	VPTERNLOGD(Imm(0xA8), high, p2, p3) // p3 = (p2 | p3) & 0x80: must be a continuation
-	VPXORQ(p3, c, c)
-	VPORQ(c, errv, errv)
+	VPANDQ(c.nibble, a, a)
+	VPSHUFB(a, c.b1h, a)
+	VPANDQ(c.nibble, p1, b)
+	VPSHUFB(b, c.b1l, b)
+	sc := ZMM()
+	VPSHUFB(hi, c.b2h, sc)
+	VPTERNLOGD(Imm(0x80), a, b, sc) // sc = a & b & sc: the special cases
+	VPSUBUSB(c.third, p2, p2)
+	VPSUBUSB(c.fourth, p3, p3)
+	VPTERNLOGD(Imm(0xA8), c.high, p2, p3) // p3 = (p2 | p3) & 0x80: must be a continuation
+	VPXORQ(p3, sc, sc)
+	VPORQ(sc, errv, errv)
 	VMOVDQA64(x, prev)
+}
 
-	s.end(func(r GPVirtual) {
-		VPSUBUSB(maxInc, prev, t)
-		VPORQ(t, errv, errv)
-		kk := K()
-		VPTESTMQ(errv, errv, kk)
-		KMOVQ(kk, r)
+// ymmBlock is the AVX2 scan's block, two halves.
+type ymmBlock struct {
+	k      consts
+	x0, x1 VecVirtual
+}
+
+// mask is the sign bits of f(x0) and f(x1) as one word.
+func (b ymmBlock) mask(r GPVirtual, f func(x, t VecVirtual)) {
+	t := YMM()
+	hi := GP64()
+	f(b.x0, t)
+	VPMOVMSKB(t, r.As32())
+	f(b.x1, t)
+	VPMOVMSKB(t, hi.As32())
+	SHLQ(Imm(32), hi)
+	ORQ(hi, r)
+}
+
+// load loads a whole block, or the tail of rem bytes padded with spaces.
+func (b ymmBlock) load(s *gpState) {
+	s.load(func() {
+		VMOVDQU(Mem{Base: s.src}, b.x0)
+		VMOVDQU(Mem{Base: s.src, Disp: 32}, b.x1)
+	}, func(rem GPVirtual) {
+		VMOVDQU(b.k.at2(cSpace), b.x0)
+		VMOVDQU(b.k.at2(cSpace), b.x1)
+		TESTQ(rem, rem)
+		JZ(LabelRef("body"))
+		t := GP64()
+		MOVQ(s.src, t)
+		ANDQ(U32(4095), t)
+		CMPQ(t, U32(4096-64))
+		JA(LabelRef("copy"))
+		Comment("64 bytes from the tail stay in its page: blend the bytes past it with spaces.")
+		m, sel := GP64(), YMM()
+		LEAQ(b.k.at(cOnes).Offset(64), m)
+		SUBQ(rem, m)
+		VMOVDQU(Mem{Base: m}, sel)
+		VPBLENDVB(sel, Mem{Base: s.src}, b.x0, b.x0)
+		VMOVDQU(Mem{Base: m, Disp: 32}, sel)
+		VPBLENDVB(sel, Mem{Base: s.src, Disp: 32}, b.x1, b.x1)
+		JMP(LabelRef("body"))
+
+		Label("copy")
+		buf := AllocLocal(64)
+		VMOVDQU(b.x0, buf)
+		VMOVDQU(b.x1, buf.Offset(32))
+		i, c := GP64(), GP8()
+		XORQ(i, i)
+		Label("copyByte")
+		MOVB(Mem{Base: s.src, Index: i, Scale: 1}, c)
+		MOVB(c, buf.Idx(i, 1))
+		INCQ(i)
+		CMPQ(i, rem)
+		JB(LabelRef("copyByte"))
+		VMOVDQU(buf, b.x0)
+		VMOVDQU(buf.Offset(32), b.x1)
 	})
 }
 
+// classify is the escape classes of x.
+func (b ymmBlock) classify(x VecVirtual) VecVirtual {
+	lo, hi, c := YMM(), YMM(), YMM()
+	VMOVDQU(b.k.at2(cNibble), c)
+	VPAND(c, x, lo)
+	VPSRLW(Imm(4), x, hi)
+	VPAND(c, hi, hi)
+	VMOVDQU(b.k.at2(cEscLo), c)
+	VPSHUFB(lo, c, lo)
+	VMOVDQU(b.k.at2(cEscHi), c)
+	VPSHUFB(hi, c, hi)
+	VPAND(lo, hi, c)
+	return c
+}
+
 func avx2(k consts) {
-	s := begin("stage1AVX2", "stage1AVX2 scans src and its padded tail with AVX2, 32 bytes at a time.")
-	y := func(c int) VecVirtual {
-		r := YMM()
-		VMOVDQU(k.at2(c), r)
-		return r
-	}
-	nibble := y(cNibble)
+	s := begin("stage1AVX2", "stage1AVX2 scans src with AVX2 into two words per 64-byte block of bits.")
 	prev, errv := YMM(), YMM()
 	VPXOR(prev, prev, prev)
 	VPXOR(errv, errv, errv)
+	blk := ymmBlock{k: k, x0: YMM(), x1: YMM()}
+	blk.load(s)
 
-	s.nextBlock()
-	x0, x1 := YMM(), YMM()
-	VMOVDQU(Mem{Base: s.src}, x0)
-	VMOVDQU(Mem{Base: s.src, Disp: 32}, x1)
-	// mask64 is the sign bits of f(x0), f(x1) as one word.
-	mask64 := func(r GPVirtual, f func(x, t VecVirtual)) {
-		t := YMM()
-		hi := GP64()
-		f(x0, t)
-		VPMOVMSKB(t, r.As32())
-		f(x1, t)
-		VPMOVMSKB(t, hi.As32())
-		SHLQ(Imm(32), hi)
-		ORQ(hi, r)
-	}
 	eq := func(c int) func(x, t VecVirtual) {
 		return func(x, t VecVirtual) { VPCMPEQB(k.at2(c), x, t) }
 	}
 	bs := GP64()
-	mask64(bs, eq(cBackslash))
-
-	var cls0, cls1 VecVirtual
-	classify := func(x VecVirtual) VecVirtual {
-		lo, hi, c := YMM(), YMM(), YMM()
-		VPAND(nibble, x, lo)
-		VPSRLW(Imm(4), x, hi)
-		VPAND(nibble, hi, hi)
-		VMOVDQU(k.at2(cEscLo), c)
-		VPSHUFB(lo, c, lo)
-		VMOVDQU(k.at2(cEscHi), c)
-		VPSHUFB(hi, c, hi)
-		VPAND(lo, hi, c)
-		return c
-	}
-	// clsMask is the bytes whose class has a bit of the constant c.
-	clsMask := func(c int) func(GPVirtual) {
+	blk.mask(bs, eq(cBackslash))
+	var cls ymmBlock
+	// none is the bytes whose class has no bit of constant c, inverted.
+	none := func(c int) func(GPVirtual) {
 		return func(r GPVirtual) {
-			t := YMM()
-			hi := GP64()
-			VPAND(k.at2(c), cls0, t)
-			VPCMPEQB(k.at2(cZero), t, t)
-			VPMOVMSKB(t, r.As32())
-			VPAND(k.at2(c), cls1, t)
-			VPCMPEQB(k.at2(cZero), t, t)
-			VPMOVMSKB(t, hi.As32())
-			SHLQ(Imm(32), hi)
-			ORQ(hi, r)
+			cls.mask(r, func(x, t VecVirtual) {
+				VPAND(k.at2(c), x, t)
+				VPCMPEQB(k.at2(cZero), t, t)
+			})
 			NOTQ(r)
 		}
 	}
 	escaped := s.escapes(bs,
 		func(r GPVirtual) {
-			cls0, cls1 = classify(x0), classify(x1)
-			clsMask(cEscapeMask)(r)
+			cls = ymmBlock{k: k, x0: blk.classify(blk.x0), x1: blk.classify(blk.x1)}
+			none(cEscapeMask)(r)
 		},
-		func(r GPVirtual) {
-			hi := GP64()
-			VPMOVMSKB(cls0, r.As32())
-			VPMOVMSKB(cls1, hi.As32())
-			SHLQ(Imm(32), hi)
-			ORQ(hi, r)
-		},
-		clsMask(cHexMask),
+		func(r GPVirtual) { cls.mask(r, func(x, t VecVirtual) { VMOVDQU(x, t) }) },
+		none(cHexMask),
 	)
 	q := GP64()
-	mask64(q, eq(cQuote))
+	blk.mask(q, eq(cQuote))
 	s.strings(q, bs, escaped, func(r GPVirtual) {
-		mask64(r, func(x, t VecVirtual) {
+		blk.mask(r, func(x, t VecVirtual) {
 			VPMINUB(k.at2(cCtrlMax), x, t)
 			VPCMPEQB(x, t, t)
 		})
 	})
-
-	Comment("UTF-8: an ASCII block only has to start after complete sequences.")
+	blk.utf8(prev, errv)
 	t := YMM()
-	VPOR(x0, x1, t)
-	a := GP32()
-	VPMOVMSKB(t, a)
-	TESTL(a, a)
-	JNZ(LabelRef("utf8"))
-	VPSUBUSB(k.at2(cMaxIncomplete), prev, t)
-	VPOR(t, errv, errv)
-	VPXOR(prev, prev, prev)
-	JMP(LabelRef("next"))
-
-	Label("utf8")
-	utf8 := func(x VecVirtual) {
-		t, p1, p2, p3 := YMM(), YMM(), YMM(), YMM()
-		VPERM2I128(Imm(0x21), x, prev, t) // the last 16 bytes of prev, the first of x
-		VPALIGNR(Imm(15), t, x, p1)
-		VPALIGNR(Imm(14), t, x, p2)
-		VPALIGNR(Imm(13), t, x, p3)
-		a, b := YMM(), YMM()
-		VPSRLW(Imm(4), p1, a)
-		VPAND(nibble, a, a)
-		VMOVDQU(k.at2(cByte1High), t)
-		VPSHUFB(a, t, a)
-		VPAND(nibble, p1, b)
-		VMOVDQU(k.at2(cByte1Low), t)
-		VPSHUFB(b, t, b)
-		VPAND(a, b, a)
-		VPSRLW(Imm(4), x, b)
-		VPAND(nibble, b, b)
-		VMOVDQU(k.at2(cByte2High), t)
-		VPSHUFB(b, t, b)
-		VPAND(a, b, a) // the special cases
-		VPSUBUSB(k.at2(cThird), p2, p2)
-		VPSUBUSB(k.at2(cFourth), p3, p3)
-		VPOR(p2, p3, p3)
-		VPAND(k.at2(cHigh), p3, p3) // must be a continuation
-		VPXOR(p3, a, a)
-		VPOR(a, errv, errv)
-		VMOVDQU(x, prev)
-	}
-	utf8(x0)
-	utf8(x1)
-
 	s.end(func(r GPVirtual) {
 		VPSUBUSB(k.at2(cMaxIncomplete), prev, t)
 		VPOR(t, errv, errv)
@@ -556,4 +573,54 @@ func avx2(k consts) {
 		SETNE(r.As8())
 		MOVBQZX(r.As8(), r)
 	})
+}
+
+// utf8 adds the UTF-8 errors of the block to errv, prev being the 32 bytes
+// before it.
+func (b ymmBlock) utf8(prev, errv VecVirtual) {
+	Comment("UTF-8: an ASCII block only has to start after complete sequences.")
+	t := YMM()
+	VPOR(b.x0, b.x1, t)
+	a := GP32()
+	VPMOVMSKB(t, a)
+	TESTL(a, a)
+	JNZ(LabelRef("utf8"))
+	VPSUBUSB(b.k.at2(cMaxIncomplete), prev, t)
+	VPOR(t, errv, errv)
+	VPXOR(prev, prev, prev)
+	JMP(LabelRef("next"))
+	Label("utf8")
+	b.utf8Half(b.x0, prev, errv)
+	b.utf8Half(b.x1, prev, errv)
+}
+
+func (b ymmBlock) utf8Half(x, prev, errv VecVirtual) {
+	k := b.k
+	t, p1, p2, p3 := YMM(), YMM(), YMM(), YMM()
+	VPERM2I128(Imm(0x21), x, prev, t) // the last 16 bytes of prev, the first of x
+	VPALIGNR(Imm(15), t, x, p1)
+	VPALIGNR(Imm(14), t, x, p2)
+	VPALIGNR(Imm(13), t, x, p3)
+	n, lo, sc := YMM(), YMM(), YMM()
+	VMOVDQU(k.at2(cNibble), n)
+	VPSRLW(Imm(4), p1, sc)
+	VPAND(n, sc, sc)
+	VMOVDQU(k.at2(cByte1High), t)
+	VPSHUFB(sc, t, sc)
+	VPAND(n, p1, lo)
+	VMOVDQU(k.at2(cByte1Low), t)
+	VPSHUFB(lo, t, lo)
+	VPAND(lo, sc, sc)
+	VPSRLW(Imm(4), x, lo)
+	VPAND(n, lo, lo)
+	VMOVDQU(k.at2(cByte2High), t)
+	VPSHUFB(lo, t, lo)
+	VPAND(lo, sc, sc) // the special cases
+	VPSUBUSB(k.at2(cThird), p2, p2)
+	VPSUBUSB(k.at2(cFourth), p3, p3)
+	VPOR(p2, p3, p3)
+	VPAND(k.at2(cHigh), p3, p3) // must be a continuation
+	VPXOR(p3, sc, sc)
+	VPOR(sc, errv, errv)
+	VMOVDQU(x, prev)
 }
