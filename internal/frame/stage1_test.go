@@ -168,3 +168,13 @@ func FuzzStage1(f *testing.F) {
 		checkStage1(t, b)
 	})
 }
+
+// TestPaths: the scalar path is always there, and Parse takes the last
+// (best) one, which Path names.
+func TestPaths(t *testing.T) {
+	ps := paths()
+	if ps[0] != pathScalar || active != ps[len(ps)-1] || Path() != active.String() {
+		t.Fatalf("paths %v, active %v, Path() %q", ps, active, Path())
+	}
+	t.Logf("paths on this machine: %v", ps)
+}
