@@ -55,6 +55,9 @@ func FuzzParse(f *testing.F) {
 			if q != r || string(u) != string(uid) || v != ts {
 				t.Fatalf("%v: Parse(%q) = %q %d %v, scalar %q %d %v", pt, b, u, v, q, uid, ts, r)
 			}
+			if validJSON(r) && !fastPath(&p, b, pt) {
+				t.Fatalf("%v: %q (%v) left to the scalar walk", pt, b, r)
+			}
 		}
 		if r == TooDeep {
 			return // intended difference: see frametest.Reference
@@ -67,6 +70,23 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) = %q %d, encoding/json %q %d", b, uid, ts, wantUID, wantTS)
 		}
 	})
+}
+
+// validJSON: the scalar walk found the frame one valid JSON object (r is
+// OK or a reason decided after the walk), which the vector paths must
+// decide themselves, without the scalar walk.
+func validJSON(r Reason) bool {
+	switch r {
+	case NotJSON, BadUTF8, TooDeep, Empty, NotObject:
+		return false
+	}
+	return true
+}
+
+// fastPath reports whether path pt decides frame b without the scalar walk.
+func fastPath(p *Parser, b []byte, pt path) bool {
+	var f fields
+	return p.scan(b, pt) && p.walk(b, &f)
 }
 
 // boundarySeeds are frames whose special bytes straddle the 32- and 64-byte

@@ -25,11 +25,9 @@ type Parser struct {
 	TrustProducer bool
 
 	scratch []byte
-	// bits is stage 1's output for the frame being parsed (stage1.go):
-	// per 64-byte block, its unescaped quotes and its backslashes; nil on
-	// the scalar path. buf holds it between frames.
-	bits []uint64
-	buf  []uint64
+	// idx is stage 1's output for the frame being parsed (stage1.go): its
+	// structural indexes. Kept for its capacity.
+	idx []uint32
 	// stack holds one bit per open container (1 object, 0 array); kept
 	// here so skipValue does not clear it on every call.
 	stack [MaxDepth / 64]uint64
@@ -43,14 +41,18 @@ func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
 	return p.parse(line, active)
 }
 
-// parse is Parse on path pt. TrustProducer takes the scalar path: it reads
-// only up to uid and ts, where stage 1 would read the whole frame.
+// parse is Parse on path pt. A vector path that finds the frame wrong in
+// any way leaves the verdict to the scalar walk (stage1.go says why the
+// paths agree). TrustProducer takes the scalar path: it reads only up to uid
+// and ts, where stage 1 would read the whole frame.
 func (p *Parser) parse(line []byte, pt path) (uid []byte, ts int64, r Reason) {
-	b := line
-	p.bits = nil
 	if pt != pathScalar && !p.TrustProducer {
-		p.scan(b, pt)
+		var f fields
+		if p.scan(line, pt) && p.walk(line, &f) {
+			return p.verdict(line, &f)
+		}
 	}
+	b := line
 	i := skipWS(b, 0)
 	if i == len(b) {
 		return nil, 0, Empty
@@ -107,14 +109,9 @@ func (p *Parser) members(b []byte, i int, f *fields) Reason {
 		if i = skipWS(b, i+1); i >= len(b) {
 			return NotJSON
 		}
-		switch {
-		case key != keyOther:
+		if key != keyOther {
 			afterVal, r = p.value(b, i, key, f)
-		case b[i] == '"' && p.bits != nil:
-			// Most values are strings: no need for skipValue's loop.
-			afterVal, r = p.nextQuote(i + 1)
-			afterVal++
-		default:
+		} else {
 			afterVal, r = p.skipValue(b, i, 1)
 		}
 		if r != OK {
@@ -154,7 +151,7 @@ func (p *Parser) value(b []byte, i, key int, f *fields) (afterVal int, r Reason)
 			return p.skipValue(b, i, 1)
 		}
 		f.uidStart = i + 1
-		f.uidEnd, f.uidEsc, r = p.str(b, f.uidStart)
+		f.uidEnd, f.uidEsc, r = scanString(b, f.uidStart)
 		return f.uidEnd + 1, r
 	}
 	f.nTS++
@@ -162,7 +159,7 @@ func (p *Parser) value(b []byte, i, key int, f *fields) (afterVal int, r Reason)
 	switch {
 	case f.tsIsStr:
 		f.tsStart = i + 1
-		f.tsEnd, f.tsEsc, r = p.str(b, f.tsStart)
+		f.tsEnd, f.tsEsc, r = scanString(b, f.tsStart)
 		return f.tsEnd + 1, r
 	case b[i] == '-' || (b[i] >= '0' && b[i] <= '9'):
 		afterVal, f.tsVal, f.tsOK, r = scanNumber(b, i)
@@ -218,24 +215,15 @@ const (
 	keyTS
 )
 
-// Only a \uXXXX escape decodes to a letter, so an escaped key that decodes
-// to uid or ts is 7 ("t\u0073") to 18 (three escapes) bytes long.
-const (
-	minEscapedKey = 1 + 6
-	maxEscapedKey = 3 * 6
-)
+// maxEscapedKey is the longest escaped key that can decode to uid or ts:
+// three \uXXXX escapes.
+const maxEscapedKey = 6 * 3
 
 // key scans the key whose body starts at i: its closing quote and which key
-// it is. Stage 1's path looks for escapes only where they could matter.
+// it is.
 func (p *Parser) key(b []byte, i int) (end, key int, r Reason) {
-	var esc bool
-	if p.bits != nil {
-		if end, r = p.nextQuote(i); r != OK {
-			return 0, 0, r
-		}
-		n := end - i
-		esc = n >= minEscapedKey && n <= maxEscapedKey && p.anyBackslash(i, end)
-	} else if end, esc, r = scanString(b, i); r != OK {
+	end, esc, r := scanString(b, i)
+	if r != OK {
 		return 0, 0, r
 	}
 	return end, p.classifyKey(b[i:end], esc), OK
@@ -473,11 +461,7 @@ func (p *Parser) skipValue(b []byte, i int, depth int) (int, Reason) {
 		switch c := b[i]; {
 		case c == '"':
 			var end int
-			if p.bits != nil {
-				end, r = p.nextQuote(i + 1)
-			} else {
-				end, _, r = scanString(b, i+1)
-			}
+			end, _, r = scanString(b, i+1)
 			if r != OK {
 				return 0, r
 			}
@@ -503,7 +487,7 @@ func (p *Parser) skipValue(b []byte, i int, depth int) (int, Reason) {
 				break
 			}
 			if isObj {
-				if i, r = p.skipKey(b, i); r != OK {
+				if i, r = skipKey(b, i); r != OK {
 					return 0, r
 				}
 			}
@@ -544,7 +528,7 @@ func (p *Parser) skipValue(b []byte, i int, depth int) (int, Reason) {
 			if c == ',' {
 				i = skipWS(b, i+1)
 				if isObj {
-					if i, r = p.skipKey(b, i); r != OK {
+					if i, r = skipKey(b, i); r != OK {
 						return 0, r
 					}
 				}
@@ -561,17 +545,11 @@ func (p *Parser) skipValue(b []byte, i int, depth int) (int, Reason) {
 }
 
 // skipKey skips `"key" :` and the whitespace after it.
-func (p *Parser) skipKey(b []byte, i int) (int, Reason) {
+func skipKey(b []byte, i int) (int, Reason) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, NotJSON
 	}
-	var end int
-	var r Reason
-	if p.bits != nil {
-		end, r = p.nextQuote(i + 1)
-	} else {
-		end, _, r = scanString(b, i+1)
-	}
+	end, _, r := scanString(b, i+1)
 	if r != OK {
 		return 0, r
 	}

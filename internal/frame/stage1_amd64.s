@@ -322,994 +322,1127 @@ DATA frameConsts<>+316(SB)/1, $0x01
 DATA frameConsts<>+317(SB)/1, $0x01
 DATA frameConsts<>+318(SB)/1, $0x01
 DATA frameConsts<>+319(SB)/1, $0x01
-DATA frameConsts<>+320(SB)/1, $0xff
-DATA frameConsts<>+321(SB)/1, $0xff
-DATA frameConsts<>+322(SB)/1, $0xff
-DATA frameConsts<>+323(SB)/1, $0xff
-DATA frameConsts<>+324(SB)/1, $0xff
-DATA frameConsts<>+325(SB)/1, $0xff
-DATA frameConsts<>+326(SB)/1, $0xff
-DATA frameConsts<>+327(SB)/1, $0xff
-DATA frameConsts<>+328(SB)/1, $0xff
-DATA frameConsts<>+329(SB)/1, $0xff
-DATA frameConsts<>+330(SB)/1, $0xff
-DATA frameConsts<>+331(SB)/1, $0xff
-DATA frameConsts<>+332(SB)/1, $0xff
-DATA frameConsts<>+333(SB)/1, $0xff
-DATA frameConsts<>+334(SB)/1, $0xff
-DATA frameConsts<>+335(SB)/1, $0xff
-DATA frameConsts<>+336(SB)/1, $0xff
-DATA frameConsts<>+337(SB)/1, $0xff
-DATA frameConsts<>+338(SB)/1, $0xff
-DATA frameConsts<>+339(SB)/1, $0xff
-DATA frameConsts<>+340(SB)/1, $0xff
-DATA frameConsts<>+341(SB)/1, $0xff
-DATA frameConsts<>+342(SB)/1, $0xff
-DATA frameConsts<>+343(SB)/1, $0xff
-DATA frameConsts<>+344(SB)/1, $0xff
-DATA frameConsts<>+345(SB)/1, $0xff
-DATA frameConsts<>+346(SB)/1, $0xff
-DATA frameConsts<>+347(SB)/1, $0xff
-DATA frameConsts<>+348(SB)/1, $0xff
-DATA frameConsts<>+349(SB)/1, $0xff
-DATA frameConsts<>+350(SB)/1, $0xff
-DATA frameConsts<>+351(SB)/1, $0xff
-DATA frameConsts<>+352(SB)/1, $0xff
-DATA frameConsts<>+353(SB)/1, $0xff
-DATA frameConsts<>+354(SB)/1, $0xff
-DATA frameConsts<>+355(SB)/1, $0xff
-DATA frameConsts<>+356(SB)/1, $0xff
-DATA frameConsts<>+357(SB)/1, $0xff
-DATA frameConsts<>+358(SB)/1, $0xff
-DATA frameConsts<>+359(SB)/1, $0xff
-DATA frameConsts<>+360(SB)/1, $0xff
-DATA frameConsts<>+361(SB)/1, $0xff
-DATA frameConsts<>+362(SB)/1, $0xff
-DATA frameConsts<>+363(SB)/1, $0xff
-DATA frameConsts<>+364(SB)/1, $0xff
-DATA frameConsts<>+365(SB)/1, $0xff
-DATA frameConsts<>+366(SB)/1, $0xff
-DATA frameConsts<>+367(SB)/1, $0xff
-DATA frameConsts<>+368(SB)/1, $0xff
-DATA frameConsts<>+369(SB)/1, $0xff
-DATA frameConsts<>+370(SB)/1, $0xff
-DATA frameConsts<>+371(SB)/1, $0xff
-DATA frameConsts<>+372(SB)/1, $0xff
-DATA frameConsts<>+373(SB)/1, $0xff
-DATA frameConsts<>+374(SB)/1, $0xff
-DATA frameConsts<>+375(SB)/1, $0xff
-DATA frameConsts<>+376(SB)/1, $0xff
-DATA frameConsts<>+377(SB)/1, $0xff
-DATA frameConsts<>+378(SB)/1, $0xff
-DATA frameConsts<>+379(SB)/1, $0xff
-DATA frameConsts<>+380(SB)/1, $0xff
-DATA frameConsts<>+381(SB)/1, $0xef
-DATA frameConsts<>+382(SB)/1, $0xdf
-DATA frameConsts<>+383(SB)/1, $0xbf
-DATA frameConsts<>+384(SB)/1, $0x22
-DATA frameConsts<>+385(SB)/1, $0x22
-DATA frameConsts<>+386(SB)/1, $0x22
-DATA frameConsts<>+387(SB)/1, $0x22
-DATA frameConsts<>+388(SB)/1, $0x22
-DATA frameConsts<>+389(SB)/1, $0x22
-DATA frameConsts<>+390(SB)/1, $0x22
-DATA frameConsts<>+391(SB)/1, $0x22
-DATA frameConsts<>+392(SB)/1, $0x22
-DATA frameConsts<>+393(SB)/1, $0x22
-DATA frameConsts<>+394(SB)/1, $0x22
-DATA frameConsts<>+395(SB)/1, $0x22
-DATA frameConsts<>+396(SB)/1, $0x22
-DATA frameConsts<>+397(SB)/1, $0x22
-DATA frameConsts<>+398(SB)/1, $0x22
-DATA frameConsts<>+399(SB)/1, $0x22
-DATA frameConsts<>+400(SB)/1, $0x22
-DATA frameConsts<>+401(SB)/1, $0x22
-DATA frameConsts<>+402(SB)/1, $0x22
-DATA frameConsts<>+403(SB)/1, $0x22
-DATA frameConsts<>+404(SB)/1, $0x22
-DATA frameConsts<>+405(SB)/1, $0x22
-DATA frameConsts<>+406(SB)/1, $0x22
-DATA frameConsts<>+407(SB)/1, $0x22
-DATA frameConsts<>+408(SB)/1, $0x22
-DATA frameConsts<>+409(SB)/1, $0x22
-DATA frameConsts<>+410(SB)/1, $0x22
-DATA frameConsts<>+411(SB)/1, $0x22
-DATA frameConsts<>+412(SB)/1, $0x22
-DATA frameConsts<>+413(SB)/1, $0x22
-DATA frameConsts<>+414(SB)/1, $0x22
-DATA frameConsts<>+415(SB)/1, $0x22
-DATA frameConsts<>+416(SB)/1, $0x22
-DATA frameConsts<>+417(SB)/1, $0x22
-DATA frameConsts<>+418(SB)/1, $0x22
-DATA frameConsts<>+419(SB)/1, $0x22
-DATA frameConsts<>+420(SB)/1, $0x22
-DATA frameConsts<>+421(SB)/1, $0x22
-DATA frameConsts<>+422(SB)/1, $0x22
-DATA frameConsts<>+423(SB)/1, $0x22
-DATA frameConsts<>+424(SB)/1, $0x22
-DATA frameConsts<>+425(SB)/1, $0x22
-DATA frameConsts<>+426(SB)/1, $0x22
-DATA frameConsts<>+427(SB)/1, $0x22
-DATA frameConsts<>+428(SB)/1, $0x22
-DATA frameConsts<>+429(SB)/1, $0x22
-DATA frameConsts<>+430(SB)/1, $0x22
-DATA frameConsts<>+431(SB)/1, $0x22
-DATA frameConsts<>+432(SB)/1, $0x22
-DATA frameConsts<>+433(SB)/1, $0x22
-DATA frameConsts<>+434(SB)/1, $0x22
-DATA frameConsts<>+435(SB)/1, $0x22
-DATA frameConsts<>+436(SB)/1, $0x22
-DATA frameConsts<>+437(SB)/1, $0x22
-DATA frameConsts<>+438(SB)/1, $0x22
-DATA frameConsts<>+439(SB)/1, $0x22
-DATA frameConsts<>+440(SB)/1, $0x22
-DATA frameConsts<>+441(SB)/1, $0x22
-DATA frameConsts<>+442(SB)/1, $0x22
-DATA frameConsts<>+443(SB)/1, $0x22
-DATA frameConsts<>+444(SB)/1, $0x22
-DATA frameConsts<>+445(SB)/1, $0x22
-DATA frameConsts<>+446(SB)/1, $0x22
-DATA frameConsts<>+447(SB)/1, $0x22
-DATA frameConsts<>+448(SB)/1, $0x5c
-DATA frameConsts<>+449(SB)/1, $0x5c
-DATA frameConsts<>+450(SB)/1, $0x5c
-DATA frameConsts<>+451(SB)/1, $0x5c
-DATA frameConsts<>+452(SB)/1, $0x5c
-DATA frameConsts<>+453(SB)/1, $0x5c
-DATA frameConsts<>+454(SB)/1, $0x5c
-DATA frameConsts<>+455(SB)/1, $0x5c
-DATA frameConsts<>+456(SB)/1, $0x5c
-DATA frameConsts<>+457(SB)/1, $0x5c
-DATA frameConsts<>+458(SB)/1, $0x5c
-DATA frameConsts<>+459(SB)/1, $0x5c
-DATA frameConsts<>+460(SB)/1, $0x5c
-DATA frameConsts<>+461(SB)/1, $0x5c
-DATA frameConsts<>+462(SB)/1, $0x5c
-DATA frameConsts<>+463(SB)/1, $0x5c
-DATA frameConsts<>+464(SB)/1, $0x5c
-DATA frameConsts<>+465(SB)/1, $0x5c
-DATA frameConsts<>+466(SB)/1, $0x5c
-DATA frameConsts<>+467(SB)/1, $0x5c
-DATA frameConsts<>+468(SB)/1, $0x5c
-DATA frameConsts<>+469(SB)/1, $0x5c
-DATA frameConsts<>+470(SB)/1, $0x5c
-DATA frameConsts<>+471(SB)/1, $0x5c
-DATA frameConsts<>+472(SB)/1, $0x5c
-DATA frameConsts<>+473(SB)/1, $0x5c
-DATA frameConsts<>+474(SB)/1, $0x5c
-DATA frameConsts<>+475(SB)/1, $0x5c
-DATA frameConsts<>+476(SB)/1, $0x5c
-DATA frameConsts<>+477(SB)/1, $0x5c
-DATA frameConsts<>+478(SB)/1, $0x5c
-DATA frameConsts<>+479(SB)/1, $0x5c
-DATA frameConsts<>+480(SB)/1, $0x5c
-DATA frameConsts<>+481(SB)/1, $0x5c
-DATA frameConsts<>+482(SB)/1, $0x5c
-DATA frameConsts<>+483(SB)/1, $0x5c
-DATA frameConsts<>+484(SB)/1, $0x5c
-DATA frameConsts<>+485(SB)/1, $0x5c
-DATA frameConsts<>+486(SB)/1, $0x5c
-DATA frameConsts<>+487(SB)/1, $0x5c
-DATA frameConsts<>+488(SB)/1, $0x5c
-DATA frameConsts<>+489(SB)/1, $0x5c
-DATA frameConsts<>+490(SB)/1, $0x5c
-DATA frameConsts<>+491(SB)/1, $0x5c
-DATA frameConsts<>+492(SB)/1, $0x5c
-DATA frameConsts<>+493(SB)/1, $0x5c
-DATA frameConsts<>+494(SB)/1, $0x5c
-DATA frameConsts<>+495(SB)/1, $0x5c
-DATA frameConsts<>+496(SB)/1, $0x5c
-DATA frameConsts<>+497(SB)/1, $0x5c
-DATA frameConsts<>+498(SB)/1, $0x5c
-DATA frameConsts<>+499(SB)/1, $0x5c
-DATA frameConsts<>+500(SB)/1, $0x5c
-DATA frameConsts<>+501(SB)/1, $0x5c
-DATA frameConsts<>+502(SB)/1, $0x5c
-DATA frameConsts<>+503(SB)/1, $0x5c
-DATA frameConsts<>+504(SB)/1, $0x5c
-DATA frameConsts<>+505(SB)/1, $0x5c
-DATA frameConsts<>+506(SB)/1, $0x5c
-DATA frameConsts<>+507(SB)/1, $0x5c
-DATA frameConsts<>+508(SB)/1, $0x5c
-DATA frameConsts<>+509(SB)/1, $0x5c
-DATA frameConsts<>+510(SB)/1, $0x5c
-DATA frameConsts<>+511(SB)/1, $0x5c
-DATA frameConsts<>+512(SB)/1, $0x20
-DATA frameConsts<>+513(SB)/1, $0x20
-DATA frameConsts<>+514(SB)/1, $0x20
-DATA frameConsts<>+515(SB)/1, $0x20
-DATA frameConsts<>+516(SB)/1, $0x20
-DATA frameConsts<>+517(SB)/1, $0x20
-DATA frameConsts<>+518(SB)/1, $0x20
-DATA frameConsts<>+519(SB)/1, $0x20
-DATA frameConsts<>+520(SB)/1, $0x20
-DATA frameConsts<>+521(SB)/1, $0x20
-DATA frameConsts<>+522(SB)/1, $0x20
-DATA frameConsts<>+523(SB)/1, $0x20
-DATA frameConsts<>+524(SB)/1, $0x20
-DATA frameConsts<>+525(SB)/1, $0x20
-DATA frameConsts<>+526(SB)/1, $0x20
-DATA frameConsts<>+527(SB)/1, $0x20
-DATA frameConsts<>+528(SB)/1, $0x20
-DATA frameConsts<>+529(SB)/1, $0x20
-DATA frameConsts<>+530(SB)/1, $0x20
-DATA frameConsts<>+531(SB)/1, $0x20
-DATA frameConsts<>+532(SB)/1, $0x20
-DATA frameConsts<>+533(SB)/1, $0x20
-DATA frameConsts<>+534(SB)/1, $0x20
-DATA frameConsts<>+535(SB)/1, $0x20
-DATA frameConsts<>+536(SB)/1, $0x20
-DATA frameConsts<>+537(SB)/1, $0x20
-DATA frameConsts<>+538(SB)/1, $0x20
-DATA frameConsts<>+539(SB)/1, $0x20
-DATA frameConsts<>+540(SB)/1, $0x20
-DATA frameConsts<>+541(SB)/1, $0x20
-DATA frameConsts<>+542(SB)/1, $0x20
-DATA frameConsts<>+543(SB)/1, $0x20
-DATA frameConsts<>+544(SB)/1, $0x20
-DATA frameConsts<>+545(SB)/1, $0x20
-DATA frameConsts<>+546(SB)/1, $0x20
-DATA frameConsts<>+547(SB)/1, $0x20
-DATA frameConsts<>+548(SB)/1, $0x20
-DATA frameConsts<>+549(SB)/1, $0x20
-DATA frameConsts<>+550(SB)/1, $0x20
-DATA frameConsts<>+551(SB)/1, $0x20
-DATA frameConsts<>+552(SB)/1, $0x20
-DATA frameConsts<>+553(SB)/1, $0x20
-DATA frameConsts<>+554(SB)/1, $0x20
-DATA frameConsts<>+555(SB)/1, $0x20
-DATA frameConsts<>+556(SB)/1, $0x20
-DATA frameConsts<>+557(SB)/1, $0x20
-DATA frameConsts<>+558(SB)/1, $0x20
-DATA frameConsts<>+559(SB)/1, $0x20
-DATA frameConsts<>+560(SB)/1, $0x20
-DATA frameConsts<>+561(SB)/1, $0x20
-DATA frameConsts<>+562(SB)/1, $0x20
-DATA frameConsts<>+563(SB)/1, $0x20
-DATA frameConsts<>+564(SB)/1, $0x20
-DATA frameConsts<>+565(SB)/1, $0x20
-DATA frameConsts<>+566(SB)/1, $0x20
-DATA frameConsts<>+567(SB)/1, $0x20
-DATA frameConsts<>+568(SB)/1, $0x20
-DATA frameConsts<>+569(SB)/1, $0x20
-DATA frameConsts<>+570(SB)/1, $0x20
-DATA frameConsts<>+571(SB)/1, $0x20
-DATA frameConsts<>+572(SB)/1, $0x20
-DATA frameConsts<>+573(SB)/1, $0x20
-DATA frameConsts<>+574(SB)/1, $0x20
-DATA frameConsts<>+575(SB)/1, $0x20
-DATA frameConsts<>+576(SB)/1, $0x1f
-DATA frameConsts<>+577(SB)/1, $0x1f
-DATA frameConsts<>+578(SB)/1, $0x1f
-DATA frameConsts<>+579(SB)/1, $0x1f
-DATA frameConsts<>+580(SB)/1, $0x1f
-DATA frameConsts<>+581(SB)/1, $0x1f
-DATA frameConsts<>+582(SB)/1, $0x1f
-DATA frameConsts<>+583(SB)/1, $0x1f
-DATA frameConsts<>+584(SB)/1, $0x1f
-DATA frameConsts<>+585(SB)/1, $0x1f
-DATA frameConsts<>+586(SB)/1, $0x1f
-DATA frameConsts<>+587(SB)/1, $0x1f
-DATA frameConsts<>+588(SB)/1, $0x1f
-DATA frameConsts<>+589(SB)/1, $0x1f
-DATA frameConsts<>+590(SB)/1, $0x1f
-DATA frameConsts<>+591(SB)/1, $0x1f
-DATA frameConsts<>+592(SB)/1, $0x1f
-DATA frameConsts<>+593(SB)/1, $0x1f
-DATA frameConsts<>+594(SB)/1, $0x1f
-DATA frameConsts<>+595(SB)/1, $0x1f
-DATA frameConsts<>+596(SB)/1, $0x1f
-DATA frameConsts<>+597(SB)/1, $0x1f
-DATA frameConsts<>+598(SB)/1, $0x1f
-DATA frameConsts<>+599(SB)/1, $0x1f
-DATA frameConsts<>+600(SB)/1, $0x1f
-DATA frameConsts<>+601(SB)/1, $0x1f
-DATA frameConsts<>+602(SB)/1, $0x1f
-DATA frameConsts<>+603(SB)/1, $0x1f
-DATA frameConsts<>+604(SB)/1, $0x1f
-DATA frameConsts<>+605(SB)/1, $0x1f
-DATA frameConsts<>+606(SB)/1, $0x1f
-DATA frameConsts<>+607(SB)/1, $0x1f
-DATA frameConsts<>+608(SB)/1, $0x1f
-DATA frameConsts<>+609(SB)/1, $0x1f
-DATA frameConsts<>+610(SB)/1, $0x1f
-DATA frameConsts<>+611(SB)/1, $0x1f
-DATA frameConsts<>+612(SB)/1, $0x1f
-DATA frameConsts<>+613(SB)/1, $0x1f
-DATA frameConsts<>+614(SB)/1, $0x1f
-DATA frameConsts<>+615(SB)/1, $0x1f
-DATA frameConsts<>+616(SB)/1, $0x1f
-DATA frameConsts<>+617(SB)/1, $0x1f
-DATA frameConsts<>+618(SB)/1, $0x1f
-DATA frameConsts<>+619(SB)/1, $0x1f
-DATA frameConsts<>+620(SB)/1, $0x1f
-DATA frameConsts<>+621(SB)/1, $0x1f
-DATA frameConsts<>+622(SB)/1, $0x1f
-DATA frameConsts<>+623(SB)/1, $0x1f
-DATA frameConsts<>+624(SB)/1, $0x1f
-DATA frameConsts<>+625(SB)/1, $0x1f
-DATA frameConsts<>+626(SB)/1, $0x1f
-DATA frameConsts<>+627(SB)/1, $0x1f
-DATA frameConsts<>+628(SB)/1, $0x1f
-DATA frameConsts<>+629(SB)/1, $0x1f
-DATA frameConsts<>+630(SB)/1, $0x1f
-DATA frameConsts<>+631(SB)/1, $0x1f
-DATA frameConsts<>+632(SB)/1, $0x1f
-DATA frameConsts<>+633(SB)/1, $0x1f
-DATA frameConsts<>+634(SB)/1, $0x1f
-DATA frameConsts<>+635(SB)/1, $0x1f
-DATA frameConsts<>+636(SB)/1, $0x1f
-DATA frameConsts<>+637(SB)/1, $0x1f
-DATA frameConsts<>+638(SB)/1, $0x1f
-DATA frameConsts<>+639(SB)/1, $0x1f
-DATA frameConsts<>+640(SB)/1, $0x0f
-DATA frameConsts<>+641(SB)/1, $0x0f
-DATA frameConsts<>+642(SB)/1, $0x0f
-DATA frameConsts<>+643(SB)/1, $0x0f
-DATA frameConsts<>+644(SB)/1, $0x0f
-DATA frameConsts<>+645(SB)/1, $0x0f
-DATA frameConsts<>+646(SB)/1, $0x0f
-DATA frameConsts<>+647(SB)/1, $0x0f
-DATA frameConsts<>+648(SB)/1, $0x0f
-DATA frameConsts<>+649(SB)/1, $0x0f
-DATA frameConsts<>+650(SB)/1, $0x0f
-DATA frameConsts<>+651(SB)/1, $0x0f
-DATA frameConsts<>+652(SB)/1, $0x0f
-DATA frameConsts<>+653(SB)/1, $0x0f
-DATA frameConsts<>+654(SB)/1, $0x0f
-DATA frameConsts<>+655(SB)/1, $0x0f
-DATA frameConsts<>+656(SB)/1, $0x0f
-DATA frameConsts<>+657(SB)/1, $0x0f
-DATA frameConsts<>+658(SB)/1, $0x0f
-DATA frameConsts<>+659(SB)/1, $0x0f
-DATA frameConsts<>+660(SB)/1, $0x0f
-DATA frameConsts<>+661(SB)/1, $0x0f
-DATA frameConsts<>+662(SB)/1, $0x0f
-DATA frameConsts<>+663(SB)/1, $0x0f
-DATA frameConsts<>+664(SB)/1, $0x0f
-DATA frameConsts<>+665(SB)/1, $0x0f
-DATA frameConsts<>+666(SB)/1, $0x0f
-DATA frameConsts<>+667(SB)/1, $0x0f
-DATA frameConsts<>+668(SB)/1, $0x0f
-DATA frameConsts<>+669(SB)/1, $0x0f
-DATA frameConsts<>+670(SB)/1, $0x0f
-DATA frameConsts<>+671(SB)/1, $0x0f
-DATA frameConsts<>+672(SB)/1, $0x0f
-DATA frameConsts<>+673(SB)/1, $0x0f
-DATA frameConsts<>+674(SB)/1, $0x0f
-DATA frameConsts<>+675(SB)/1, $0x0f
-DATA frameConsts<>+676(SB)/1, $0x0f
-DATA frameConsts<>+677(SB)/1, $0x0f
-DATA frameConsts<>+678(SB)/1, $0x0f
-DATA frameConsts<>+679(SB)/1, $0x0f
-DATA frameConsts<>+680(SB)/1, $0x0f
-DATA frameConsts<>+681(SB)/1, $0x0f
-DATA frameConsts<>+682(SB)/1, $0x0f
-DATA frameConsts<>+683(SB)/1, $0x0f
-DATA frameConsts<>+684(SB)/1, $0x0f
-DATA frameConsts<>+685(SB)/1, $0x0f
-DATA frameConsts<>+686(SB)/1, $0x0f
-DATA frameConsts<>+687(SB)/1, $0x0f
-DATA frameConsts<>+688(SB)/1, $0x0f
-DATA frameConsts<>+689(SB)/1, $0x0f
-DATA frameConsts<>+690(SB)/1, $0x0f
-DATA frameConsts<>+691(SB)/1, $0x0f
-DATA frameConsts<>+692(SB)/1, $0x0f
-DATA frameConsts<>+693(SB)/1, $0x0f
-DATA frameConsts<>+694(SB)/1, $0x0f
-DATA frameConsts<>+695(SB)/1, $0x0f
-DATA frameConsts<>+696(SB)/1, $0x0f
-DATA frameConsts<>+697(SB)/1, $0x0f
-DATA frameConsts<>+698(SB)/1, $0x0f
-DATA frameConsts<>+699(SB)/1, $0x0f
-DATA frameConsts<>+700(SB)/1, $0x0f
-DATA frameConsts<>+701(SB)/1, $0x0f
-DATA frameConsts<>+702(SB)/1, $0x0f
-DATA frameConsts<>+703(SB)/1, $0x0f
-DATA frameConsts<>+704(SB)/1, $0x60
-DATA frameConsts<>+705(SB)/1, $0x60
-DATA frameConsts<>+706(SB)/1, $0x60
-DATA frameConsts<>+707(SB)/1, $0x60
-DATA frameConsts<>+708(SB)/1, $0x60
-DATA frameConsts<>+709(SB)/1, $0x60
-DATA frameConsts<>+710(SB)/1, $0x60
-DATA frameConsts<>+711(SB)/1, $0x60
-DATA frameConsts<>+712(SB)/1, $0x60
-DATA frameConsts<>+713(SB)/1, $0x60
-DATA frameConsts<>+714(SB)/1, $0x60
-DATA frameConsts<>+715(SB)/1, $0x60
-DATA frameConsts<>+716(SB)/1, $0x60
-DATA frameConsts<>+717(SB)/1, $0x60
-DATA frameConsts<>+718(SB)/1, $0x60
-DATA frameConsts<>+719(SB)/1, $0x60
-DATA frameConsts<>+720(SB)/1, $0x60
-DATA frameConsts<>+721(SB)/1, $0x60
-DATA frameConsts<>+722(SB)/1, $0x60
-DATA frameConsts<>+723(SB)/1, $0x60
-DATA frameConsts<>+724(SB)/1, $0x60
-DATA frameConsts<>+725(SB)/1, $0x60
-DATA frameConsts<>+726(SB)/1, $0x60
-DATA frameConsts<>+727(SB)/1, $0x60
-DATA frameConsts<>+728(SB)/1, $0x60
-DATA frameConsts<>+729(SB)/1, $0x60
-DATA frameConsts<>+730(SB)/1, $0x60
-DATA frameConsts<>+731(SB)/1, $0x60
-DATA frameConsts<>+732(SB)/1, $0x60
-DATA frameConsts<>+733(SB)/1, $0x60
-DATA frameConsts<>+734(SB)/1, $0x60
-DATA frameConsts<>+735(SB)/1, $0x60
-DATA frameConsts<>+736(SB)/1, $0x60
-DATA frameConsts<>+737(SB)/1, $0x60
-DATA frameConsts<>+738(SB)/1, $0x60
-DATA frameConsts<>+739(SB)/1, $0x60
-DATA frameConsts<>+740(SB)/1, $0x60
-DATA frameConsts<>+741(SB)/1, $0x60
-DATA frameConsts<>+742(SB)/1, $0x60
-DATA frameConsts<>+743(SB)/1, $0x60
-DATA frameConsts<>+744(SB)/1, $0x60
-DATA frameConsts<>+745(SB)/1, $0x60
-DATA frameConsts<>+746(SB)/1, $0x60
-DATA frameConsts<>+747(SB)/1, $0x60
-DATA frameConsts<>+748(SB)/1, $0x60
-DATA frameConsts<>+749(SB)/1, $0x60
-DATA frameConsts<>+750(SB)/1, $0x60
-DATA frameConsts<>+751(SB)/1, $0x60
-DATA frameConsts<>+752(SB)/1, $0x60
-DATA frameConsts<>+753(SB)/1, $0x60
-DATA frameConsts<>+754(SB)/1, $0x60
-DATA frameConsts<>+755(SB)/1, $0x60
-DATA frameConsts<>+756(SB)/1, $0x60
-DATA frameConsts<>+757(SB)/1, $0x60
-DATA frameConsts<>+758(SB)/1, $0x60
-DATA frameConsts<>+759(SB)/1, $0x60
-DATA frameConsts<>+760(SB)/1, $0x60
-DATA frameConsts<>+761(SB)/1, $0x60
-DATA frameConsts<>+762(SB)/1, $0x60
-DATA frameConsts<>+763(SB)/1, $0x60
-DATA frameConsts<>+764(SB)/1, $0x60
-DATA frameConsts<>+765(SB)/1, $0x60
-DATA frameConsts<>+766(SB)/1, $0x60
-DATA frameConsts<>+767(SB)/1, $0x60
-DATA frameConsts<>+768(SB)/1, $0x70
-DATA frameConsts<>+769(SB)/1, $0x70
-DATA frameConsts<>+770(SB)/1, $0x70
-DATA frameConsts<>+771(SB)/1, $0x70
-DATA frameConsts<>+772(SB)/1, $0x70
-DATA frameConsts<>+773(SB)/1, $0x70
-DATA frameConsts<>+774(SB)/1, $0x70
-DATA frameConsts<>+775(SB)/1, $0x70
-DATA frameConsts<>+776(SB)/1, $0x70
-DATA frameConsts<>+777(SB)/1, $0x70
-DATA frameConsts<>+778(SB)/1, $0x70
-DATA frameConsts<>+779(SB)/1, $0x70
-DATA frameConsts<>+780(SB)/1, $0x70
-DATA frameConsts<>+781(SB)/1, $0x70
-DATA frameConsts<>+782(SB)/1, $0x70
-DATA frameConsts<>+783(SB)/1, $0x70
-DATA frameConsts<>+784(SB)/1, $0x70
-DATA frameConsts<>+785(SB)/1, $0x70
-DATA frameConsts<>+786(SB)/1, $0x70
-DATA frameConsts<>+787(SB)/1, $0x70
-DATA frameConsts<>+788(SB)/1, $0x70
-DATA frameConsts<>+789(SB)/1, $0x70
-DATA frameConsts<>+790(SB)/1, $0x70
-DATA frameConsts<>+791(SB)/1, $0x70
-DATA frameConsts<>+792(SB)/1, $0x70
-DATA frameConsts<>+793(SB)/1, $0x70
-DATA frameConsts<>+794(SB)/1, $0x70
-DATA frameConsts<>+795(SB)/1, $0x70
-DATA frameConsts<>+796(SB)/1, $0x70
-DATA frameConsts<>+797(SB)/1, $0x70
-DATA frameConsts<>+798(SB)/1, $0x70
-DATA frameConsts<>+799(SB)/1, $0x70
-DATA frameConsts<>+800(SB)/1, $0x70
-DATA frameConsts<>+801(SB)/1, $0x70
-DATA frameConsts<>+802(SB)/1, $0x70
-DATA frameConsts<>+803(SB)/1, $0x70
-DATA frameConsts<>+804(SB)/1, $0x70
-DATA frameConsts<>+805(SB)/1, $0x70
-DATA frameConsts<>+806(SB)/1, $0x70
-DATA frameConsts<>+807(SB)/1, $0x70
-DATA frameConsts<>+808(SB)/1, $0x70
-DATA frameConsts<>+809(SB)/1, $0x70
-DATA frameConsts<>+810(SB)/1, $0x70
-DATA frameConsts<>+811(SB)/1, $0x70
-DATA frameConsts<>+812(SB)/1, $0x70
-DATA frameConsts<>+813(SB)/1, $0x70
-DATA frameConsts<>+814(SB)/1, $0x70
-DATA frameConsts<>+815(SB)/1, $0x70
-DATA frameConsts<>+816(SB)/1, $0x70
-DATA frameConsts<>+817(SB)/1, $0x70
-DATA frameConsts<>+818(SB)/1, $0x70
-DATA frameConsts<>+819(SB)/1, $0x70
-DATA frameConsts<>+820(SB)/1, $0x70
-DATA frameConsts<>+821(SB)/1, $0x70
-DATA frameConsts<>+822(SB)/1, $0x70
-DATA frameConsts<>+823(SB)/1, $0x70
-DATA frameConsts<>+824(SB)/1, $0x70
-DATA frameConsts<>+825(SB)/1, $0x70
-DATA frameConsts<>+826(SB)/1, $0x70
-DATA frameConsts<>+827(SB)/1, $0x70
-DATA frameConsts<>+828(SB)/1, $0x70
-DATA frameConsts<>+829(SB)/1, $0x70
-DATA frameConsts<>+830(SB)/1, $0x70
-DATA frameConsts<>+831(SB)/1, $0x70
-DATA frameConsts<>+832(SB)/1, $0x80
-DATA frameConsts<>+833(SB)/1, $0x80
-DATA frameConsts<>+834(SB)/1, $0x80
-DATA frameConsts<>+835(SB)/1, $0x80
-DATA frameConsts<>+836(SB)/1, $0x80
-DATA frameConsts<>+837(SB)/1, $0x80
-DATA frameConsts<>+838(SB)/1, $0x80
-DATA frameConsts<>+839(SB)/1, $0x80
-DATA frameConsts<>+840(SB)/1, $0x80
-DATA frameConsts<>+841(SB)/1, $0x80
-DATA frameConsts<>+842(SB)/1, $0x80
-DATA frameConsts<>+843(SB)/1, $0x80
-DATA frameConsts<>+844(SB)/1, $0x80
-DATA frameConsts<>+845(SB)/1, $0x80
-DATA frameConsts<>+846(SB)/1, $0x80
-DATA frameConsts<>+847(SB)/1, $0x80
-DATA frameConsts<>+848(SB)/1, $0x80
-DATA frameConsts<>+849(SB)/1, $0x80
-DATA frameConsts<>+850(SB)/1, $0x80
-DATA frameConsts<>+851(SB)/1, $0x80
-DATA frameConsts<>+852(SB)/1, $0x80
-DATA frameConsts<>+853(SB)/1, $0x80
-DATA frameConsts<>+854(SB)/1, $0x80
-DATA frameConsts<>+855(SB)/1, $0x80
-DATA frameConsts<>+856(SB)/1, $0x80
-DATA frameConsts<>+857(SB)/1, $0x80
-DATA frameConsts<>+858(SB)/1, $0x80
-DATA frameConsts<>+859(SB)/1, $0x80
-DATA frameConsts<>+860(SB)/1, $0x80
-DATA frameConsts<>+861(SB)/1, $0x80
-DATA frameConsts<>+862(SB)/1, $0x80
-DATA frameConsts<>+863(SB)/1, $0x80
-DATA frameConsts<>+864(SB)/1, $0x80
-DATA frameConsts<>+865(SB)/1, $0x80
-DATA frameConsts<>+866(SB)/1, $0x80
-DATA frameConsts<>+867(SB)/1, $0x80
-DATA frameConsts<>+868(SB)/1, $0x80
-DATA frameConsts<>+869(SB)/1, $0x80
-DATA frameConsts<>+870(SB)/1, $0x80
-DATA frameConsts<>+871(SB)/1, $0x80
-DATA frameConsts<>+872(SB)/1, $0x80
-DATA frameConsts<>+873(SB)/1, $0x80
-DATA frameConsts<>+874(SB)/1, $0x80
-DATA frameConsts<>+875(SB)/1, $0x80
-DATA frameConsts<>+876(SB)/1, $0x80
-DATA frameConsts<>+877(SB)/1, $0x80
-DATA frameConsts<>+878(SB)/1, $0x80
-DATA frameConsts<>+879(SB)/1, $0x80
-DATA frameConsts<>+880(SB)/1, $0x80
-DATA frameConsts<>+881(SB)/1, $0x80
-DATA frameConsts<>+882(SB)/1, $0x80
-DATA frameConsts<>+883(SB)/1, $0x80
-DATA frameConsts<>+884(SB)/1, $0x80
-DATA frameConsts<>+885(SB)/1, $0x80
-DATA frameConsts<>+886(SB)/1, $0x80
-DATA frameConsts<>+887(SB)/1, $0x80
-DATA frameConsts<>+888(SB)/1, $0x80
-DATA frameConsts<>+889(SB)/1, $0x80
-DATA frameConsts<>+890(SB)/1, $0x80
-DATA frameConsts<>+891(SB)/1, $0x80
-DATA frameConsts<>+892(SB)/1, $0x80
-DATA frameConsts<>+893(SB)/1, $0x80
-DATA frameConsts<>+894(SB)/1, $0x80
-DATA frameConsts<>+895(SB)/1, $0x80
-DATA frameConsts<>+896(SB)/1, $0x8f
-DATA frameConsts<>+897(SB)/1, $0x8f
-DATA frameConsts<>+898(SB)/1, $0x8f
-DATA frameConsts<>+899(SB)/1, $0x8f
-DATA frameConsts<>+900(SB)/1, $0x8f
-DATA frameConsts<>+901(SB)/1, $0x8f
-DATA frameConsts<>+902(SB)/1, $0x8f
-DATA frameConsts<>+903(SB)/1, $0x8f
-DATA frameConsts<>+904(SB)/1, $0x8f
-DATA frameConsts<>+905(SB)/1, $0x8f
-DATA frameConsts<>+906(SB)/1, $0x8f
-DATA frameConsts<>+907(SB)/1, $0x8f
-DATA frameConsts<>+908(SB)/1, $0x8f
-DATA frameConsts<>+909(SB)/1, $0x8f
-DATA frameConsts<>+910(SB)/1, $0x8f
-DATA frameConsts<>+911(SB)/1, $0x8f
-DATA frameConsts<>+912(SB)/1, $0x8f
-DATA frameConsts<>+913(SB)/1, $0x8f
-DATA frameConsts<>+914(SB)/1, $0x8f
-DATA frameConsts<>+915(SB)/1, $0x8f
-DATA frameConsts<>+916(SB)/1, $0x8f
-DATA frameConsts<>+917(SB)/1, $0x8f
-DATA frameConsts<>+918(SB)/1, $0x8f
-DATA frameConsts<>+919(SB)/1, $0x8f
-DATA frameConsts<>+920(SB)/1, $0x8f
-DATA frameConsts<>+921(SB)/1, $0x8f
-DATA frameConsts<>+922(SB)/1, $0x8f
-DATA frameConsts<>+923(SB)/1, $0x8f
-DATA frameConsts<>+924(SB)/1, $0x8f
-DATA frameConsts<>+925(SB)/1, $0x8f
-DATA frameConsts<>+926(SB)/1, $0x8f
-DATA frameConsts<>+927(SB)/1, $0x8f
-DATA frameConsts<>+928(SB)/1, $0x8f
-DATA frameConsts<>+929(SB)/1, $0x8f
-DATA frameConsts<>+930(SB)/1, $0x8f
-DATA frameConsts<>+931(SB)/1, $0x8f
-DATA frameConsts<>+932(SB)/1, $0x8f
-DATA frameConsts<>+933(SB)/1, $0x8f
-DATA frameConsts<>+934(SB)/1, $0x8f
-DATA frameConsts<>+935(SB)/1, $0x8f
-DATA frameConsts<>+936(SB)/1, $0x8f
-DATA frameConsts<>+937(SB)/1, $0x8f
-DATA frameConsts<>+938(SB)/1, $0x8f
-DATA frameConsts<>+939(SB)/1, $0x8f
-DATA frameConsts<>+940(SB)/1, $0x8f
-DATA frameConsts<>+941(SB)/1, $0x8f
-DATA frameConsts<>+942(SB)/1, $0x8f
-DATA frameConsts<>+943(SB)/1, $0x8f
-DATA frameConsts<>+944(SB)/1, $0x8f
-DATA frameConsts<>+945(SB)/1, $0x8f
-DATA frameConsts<>+946(SB)/1, $0x8f
-DATA frameConsts<>+947(SB)/1, $0x8f
-DATA frameConsts<>+948(SB)/1, $0x8f
-DATA frameConsts<>+949(SB)/1, $0x8f
-DATA frameConsts<>+950(SB)/1, $0x8f
-DATA frameConsts<>+951(SB)/1, $0x8f
-DATA frameConsts<>+952(SB)/1, $0x8f
-DATA frameConsts<>+953(SB)/1, $0x8f
-DATA frameConsts<>+954(SB)/1, $0x8f
-DATA frameConsts<>+955(SB)/1, $0x8f
-DATA frameConsts<>+956(SB)/1, $0x8f
-DATA frameConsts<>+957(SB)/1, $0x8f
-DATA frameConsts<>+958(SB)/1, $0x8f
-DATA frameConsts<>+959(SB)/1, $0x8f
-DATA frameConsts<>+960(SB)/1, $0x60
-DATA frameConsts<>+961(SB)/1, $0x60
-DATA frameConsts<>+962(SB)/1, $0x60
-DATA frameConsts<>+963(SB)/1, $0x60
-DATA frameConsts<>+964(SB)/1, $0x60
-DATA frameConsts<>+965(SB)/1, $0x60
-DATA frameConsts<>+966(SB)/1, $0x60
-DATA frameConsts<>+967(SB)/1, $0x60
-DATA frameConsts<>+968(SB)/1, $0x60
-DATA frameConsts<>+969(SB)/1, $0x60
-DATA frameConsts<>+970(SB)/1, $0x60
-DATA frameConsts<>+971(SB)/1, $0x60
-DATA frameConsts<>+972(SB)/1, $0x60
-DATA frameConsts<>+973(SB)/1, $0x60
-DATA frameConsts<>+974(SB)/1, $0x60
-DATA frameConsts<>+975(SB)/1, $0x60
-DATA frameConsts<>+976(SB)/1, $0x60
-DATA frameConsts<>+977(SB)/1, $0x60
-DATA frameConsts<>+978(SB)/1, $0x60
-DATA frameConsts<>+979(SB)/1, $0x60
-DATA frameConsts<>+980(SB)/1, $0x60
-DATA frameConsts<>+981(SB)/1, $0x60
-DATA frameConsts<>+982(SB)/1, $0x60
-DATA frameConsts<>+983(SB)/1, $0x60
-DATA frameConsts<>+984(SB)/1, $0x60
-DATA frameConsts<>+985(SB)/1, $0x60
-DATA frameConsts<>+986(SB)/1, $0x60
-DATA frameConsts<>+987(SB)/1, $0x60
-DATA frameConsts<>+988(SB)/1, $0x60
-DATA frameConsts<>+989(SB)/1, $0x60
-DATA frameConsts<>+990(SB)/1, $0x60
-DATA frameConsts<>+991(SB)/1, $0x60
-DATA frameConsts<>+992(SB)/1, $0x60
-DATA frameConsts<>+993(SB)/1, $0x60
-DATA frameConsts<>+994(SB)/1, $0x60
-DATA frameConsts<>+995(SB)/1, $0x60
-DATA frameConsts<>+996(SB)/1, $0x60
-DATA frameConsts<>+997(SB)/1, $0x60
-DATA frameConsts<>+998(SB)/1, $0x60
-DATA frameConsts<>+999(SB)/1, $0x60
-DATA frameConsts<>+1000(SB)/1, $0x60
-DATA frameConsts<>+1001(SB)/1, $0x60
-DATA frameConsts<>+1002(SB)/1, $0x60
-DATA frameConsts<>+1003(SB)/1, $0x60
-DATA frameConsts<>+1004(SB)/1, $0x60
-DATA frameConsts<>+1005(SB)/1, $0x60
-DATA frameConsts<>+1006(SB)/1, $0x60
-DATA frameConsts<>+1007(SB)/1, $0x60
-DATA frameConsts<>+1008(SB)/1, $0x60
-DATA frameConsts<>+1009(SB)/1, $0x60
-DATA frameConsts<>+1010(SB)/1, $0x60
-DATA frameConsts<>+1011(SB)/1, $0x60
-DATA frameConsts<>+1012(SB)/1, $0x60
-DATA frameConsts<>+1013(SB)/1, $0x60
-DATA frameConsts<>+1014(SB)/1, $0x60
-DATA frameConsts<>+1015(SB)/1, $0x60
-DATA frameConsts<>+1016(SB)/1, $0x60
-DATA frameConsts<>+1017(SB)/1, $0x60
-DATA frameConsts<>+1018(SB)/1, $0x60
-DATA frameConsts<>+1019(SB)/1, $0x60
-DATA frameConsts<>+1020(SB)/1, $0x60
-DATA frameConsts<>+1021(SB)/1, $0x60
-DATA frameConsts<>+1022(SB)/1, $0x60
-DATA frameConsts<>+1023(SB)/1, $0x60
-DATA frameConsts<>+1024(SB)/1, $0x20
-DATA frameConsts<>+1025(SB)/1, $0x20
-DATA frameConsts<>+1026(SB)/1, $0x20
-DATA frameConsts<>+1027(SB)/1, $0x20
-DATA frameConsts<>+1028(SB)/1, $0x20
-DATA frameConsts<>+1029(SB)/1, $0x20
-DATA frameConsts<>+1030(SB)/1, $0x20
-DATA frameConsts<>+1031(SB)/1, $0x20
-DATA frameConsts<>+1032(SB)/1, $0x20
-DATA frameConsts<>+1033(SB)/1, $0x20
-DATA frameConsts<>+1034(SB)/1, $0x20
-DATA frameConsts<>+1035(SB)/1, $0x20
-DATA frameConsts<>+1036(SB)/1, $0x20
-DATA frameConsts<>+1037(SB)/1, $0x20
-DATA frameConsts<>+1038(SB)/1, $0x20
-DATA frameConsts<>+1039(SB)/1, $0x20
-DATA frameConsts<>+1040(SB)/1, $0x20
-DATA frameConsts<>+1041(SB)/1, $0x20
-DATA frameConsts<>+1042(SB)/1, $0x20
-DATA frameConsts<>+1043(SB)/1, $0x20
-DATA frameConsts<>+1044(SB)/1, $0x20
-DATA frameConsts<>+1045(SB)/1, $0x20
-DATA frameConsts<>+1046(SB)/1, $0x20
-DATA frameConsts<>+1047(SB)/1, $0x20
-DATA frameConsts<>+1048(SB)/1, $0x20
-DATA frameConsts<>+1049(SB)/1, $0x20
-DATA frameConsts<>+1050(SB)/1, $0x20
-DATA frameConsts<>+1051(SB)/1, $0x20
-DATA frameConsts<>+1052(SB)/1, $0x20
-DATA frameConsts<>+1053(SB)/1, $0x20
-DATA frameConsts<>+1054(SB)/1, $0x20
-DATA frameConsts<>+1055(SB)/1, $0x20
-DATA frameConsts<>+1056(SB)/1, $0x20
-DATA frameConsts<>+1057(SB)/1, $0x20
-DATA frameConsts<>+1058(SB)/1, $0x20
-DATA frameConsts<>+1059(SB)/1, $0x20
-DATA frameConsts<>+1060(SB)/1, $0x20
-DATA frameConsts<>+1061(SB)/1, $0x20
-DATA frameConsts<>+1062(SB)/1, $0x20
-DATA frameConsts<>+1063(SB)/1, $0x20
-DATA frameConsts<>+1064(SB)/1, $0x20
-DATA frameConsts<>+1065(SB)/1, $0x20
-DATA frameConsts<>+1066(SB)/1, $0x20
-DATA frameConsts<>+1067(SB)/1, $0x20
-DATA frameConsts<>+1068(SB)/1, $0x20
-DATA frameConsts<>+1069(SB)/1, $0x20
-DATA frameConsts<>+1070(SB)/1, $0x20
-DATA frameConsts<>+1071(SB)/1, $0x20
-DATA frameConsts<>+1072(SB)/1, $0x20
-DATA frameConsts<>+1073(SB)/1, $0x20
-DATA frameConsts<>+1074(SB)/1, $0x20
-DATA frameConsts<>+1075(SB)/1, $0x20
-DATA frameConsts<>+1076(SB)/1, $0x20
-DATA frameConsts<>+1077(SB)/1, $0x20
-DATA frameConsts<>+1078(SB)/1, $0x20
-DATA frameConsts<>+1079(SB)/1, $0x20
-DATA frameConsts<>+1080(SB)/1, $0x20
-DATA frameConsts<>+1081(SB)/1, $0x20
-DATA frameConsts<>+1082(SB)/1, $0x20
-DATA frameConsts<>+1083(SB)/1, $0x20
-DATA frameConsts<>+1084(SB)/1, $0x20
-DATA frameConsts<>+1085(SB)/1, $0x20
-DATA frameConsts<>+1086(SB)/1, $0x20
-DATA frameConsts<>+1087(SB)/1, $0x20
-DATA frameConsts<>+1088(SB)/1, $0xff
-DATA frameConsts<>+1089(SB)/1, $0xff
-DATA frameConsts<>+1090(SB)/1, $0xff
-DATA frameConsts<>+1091(SB)/1, $0xff
-DATA frameConsts<>+1092(SB)/1, $0xff
-DATA frameConsts<>+1093(SB)/1, $0xff
-DATA frameConsts<>+1094(SB)/1, $0xff
-DATA frameConsts<>+1095(SB)/1, $0xff
-DATA frameConsts<>+1096(SB)/1, $0xff
-DATA frameConsts<>+1097(SB)/1, $0xff
-DATA frameConsts<>+1098(SB)/1, $0xff
-DATA frameConsts<>+1099(SB)/1, $0xff
-DATA frameConsts<>+1100(SB)/1, $0xff
-DATA frameConsts<>+1101(SB)/1, $0xff
-DATA frameConsts<>+1102(SB)/1, $0xff
-DATA frameConsts<>+1103(SB)/1, $0xff
-DATA frameConsts<>+1104(SB)/1, $0xff
-DATA frameConsts<>+1105(SB)/1, $0xff
-DATA frameConsts<>+1106(SB)/1, $0xff
-DATA frameConsts<>+1107(SB)/1, $0xff
-DATA frameConsts<>+1108(SB)/1, $0xff
-DATA frameConsts<>+1109(SB)/1, $0xff
-DATA frameConsts<>+1110(SB)/1, $0xff
-DATA frameConsts<>+1111(SB)/1, $0xff
-DATA frameConsts<>+1112(SB)/1, $0xff
-DATA frameConsts<>+1113(SB)/1, $0xff
-DATA frameConsts<>+1114(SB)/1, $0xff
-DATA frameConsts<>+1115(SB)/1, $0xff
-DATA frameConsts<>+1116(SB)/1, $0xff
-DATA frameConsts<>+1117(SB)/1, $0xff
-DATA frameConsts<>+1118(SB)/1, $0xff
-DATA frameConsts<>+1119(SB)/1, $0xff
-DATA frameConsts<>+1120(SB)/1, $0xff
-DATA frameConsts<>+1121(SB)/1, $0xff
-DATA frameConsts<>+1122(SB)/1, $0xff
-DATA frameConsts<>+1123(SB)/1, $0xff
-DATA frameConsts<>+1124(SB)/1, $0xff
-DATA frameConsts<>+1125(SB)/1, $0xff
-DATA frameConsts<>+1126(SB)/1, $0xff
-DATA frameConsts<>+1127(SB)/1, $0xff
-DATA frameConsts<>+1128(SB)/1, $0xff
-DATA frameConsts<>+1129(SB)/1, $0xff
-DATA frameConsts<>+1130(SB)/1, $0xff
-DATA frameConsts<>+1131(SB)/1, $0xff
-DATA frameConsts<>+1132(SB)/1, $0xff
-DATA frameConsts<>+1133(SB)/1, $0xff
-DATA frameConsts<>+1134(SB)/1, $0xff
-DATA frameConsts<>+1135(SB)/1, $0xff
-DATA frameConsts<>+1136(SB)/1, $0xff
-DATA frameConsts<>+1137(SB)/1, $0xff
-DATA frameConsts<>+1138(SB)/1, $0xff
-DATA frameConsts<>+1139(SB)/1, $0xff
-DATA frameConsts<>+1140(SB)/1, $0xff
-DATA frameConsts<>+1141(SB)/1, $0xff
-DATA frameConsts<>+1142(SB)/1, $0xff
-DATA frameConsts<>+1143(SB)/1, $0xff
-DATA frameConsts<>+1144(SB)/1, $0xff
-DATA frameConsts<>+1145(SB)/1, $0xff
-DATA frameConsts<>+1146(SB)/1, $0xff
-DATA frameConsts<>+1147(SB)/1, $0xff
-DATA frameConsts<>+1148(SB)/1, $0xff
-DATA frameConsts<>+1149(SB)/1, $0xff
-DATA frameConsts<>+1150(SB)/1, $0xff
-DATA frameConsts<>+1151(SB)/1, $0xff
-DATA frameConsts<>+1152(SB)/1, $0x00
-DATA frameConsts<>+1153(SB)/1, $0x00
-DATA frameConsts<>+1154(SB)/1, $0x00
-DATA frameConsts<>+1155(SB)/1, $0x00
-DATA frameConsts<>+1156(SB)/1, $0x00
-DATA frameConsts<>+1157(SB)/1, $0x00
-DATA frameConsts<>+1158(SB)/1, $0x00
-DATA frameConsts<>+1159(SB)/1, $0x00
-DATA frameConsts<>+1160(SB)/1, $0x00
-DATA frameConsts<>+1161(SB)/1, $0x00
-DATA frameConsts<>+1162(SB)/1, $0x00
-DATA frameConsts<>+1163(SB)/1, $0x00
-DATA frameConsts<>+1164(SB)/1, $0x00
-DATA frameConsts<>+1165(SB)/1, $0x00
-DATA frameConsts<>+1166(SB)/1, $0x00
-DATA frameConsts<>+1167(SB)/1, $0x00
-DATA frameConsts<>+1168(SB)/1, $0x00
-DATA frameConsts<>+1169(SB)/1, $0x00
-DATA frameConsts<>+1170(SB)/1, $0x00
-DATA frameConsts<>+1171(SB)/1, $0x00
-DATA frameConsts<>+1172(SB)/1, $0x00
-DATA frameConsts<>+1173(SB)/1, $0x00
-DATA frameConsts<>+1174(SB)/1, $0x00
-DATA frameConsts<>+1175(SB)/1, $0x00
-DATA frameConsts<>+1176(SB)/1, $0x00
-DATA frameConsts<>+1177(SB)/1, $0x00
-DATA frameConsts<>+1178(SB)/1, $0x00
-DATA frameConsts<>+1179(SB)/1, $0x00
-DATA frameConsts<>+1180(SB)/1, $0x00
-DATA frameConsts<>+1181(SB)/1, $0x00
-DATA frameConsts<>+1182(SB)/1, $0x00
-DATA frameConsts<>+1183(SB)/1, $0x00
-DATA frameConsts<>+1184(SB)/1, $0x00
-DATA frameConsts<>+1185(SB)/1, $0x00
-DATA frameConsts<>+1186(SB)/1, $0x00
-DATA frameConsts<>+1187(SB)/1, $0x00
-DATA frameConsts<>+1188(SB)/1, $0x00
-DATA frameConsts<>+1189(SB)/1, $0x00
-DATA frameConsts<>+1190(SB)/1, $0x00
-DATA frameConsts<>+1191(SB)/1, $0x00
-DATA frameConsts<>+1192(SB)/1, $0x00
-DATA frameConsts<>+1193(SB)/1, $0x00
-DATA frameConsts<>+1194(SB)/1, $0x00
-DATA frameConsts<>+1195(SB)/1, $0x00
-DATA frameConsts<>+1196(SB)/1, $0x00
-DATA frameConsts<>+1197(SB)/1, $0x00
-DATA frameConsts<>+1198(SB)/1, $0x00
-DATA frameConsts<>+1199(SB)/1, $0x00
-DATA frameConsts<>+1200(SB)/1, $0x00
-DATA frameConsts<>+1201(SB)/1, $0x00
-DATA frameConsts<>+1202(SB)/1, $0x00
-DATA frameConsts<>+1203(SB)/1, $0x00
-DATA frameConsts<>+1204(SB)/1, $0x00
-DATA frameConsts<>+1205(SB)/1, $0x00
-DATA frameConsts<>+1206(SB)/1, $0x00
-DATA frameConsts<>+1207(SB)/1, $0x00
-DATA frameConsts<>+1208(SB)/1, $0x00
-DATA frameConsts<>+1209(SB)/1, $0x00
-DATA frameConsts<>+1210(SB)/1, $0x00
-DATA frameConsts<>+1211(SB)/1, $0x00
-DATA frameConsts<>+1212(SB)/1, $0x00
-DATA frameConsts<>+1213(SB)/1, $0x00
-DATA frameConsts<>+1214(SB)/1, $0x00
-DATA frameConsts<>+1215(SB)/1, $0x00
-GLOBL frameConsts<>(SB), RODATA|NOPTR, $1216
+DATA frameConsts<>+320(SB)/1, $0x20
+DATA frameConsts<>+321(SB)/1, $0x64
+DATA frameConsts<>+322(SB)/1, $0x64
+DATA frameConsts<>+323(SB)/1, $0x64
+DATA frameConsts<>+324(SB)/1, $0x11
+DATA frameConsts<>+325(SB)/1, $0x64
+DATA frameConsts<>+326(SB)/1, $0x71
+DATA frameConsts<>+327(SB)/1, $0x02
+DATA frameConsts<>+328(SB)/1, $0x64
+DATA frameConsts<>+329(SB)/1, $0x09
+DATA frameConsts<>+330(SB)/1, $0x0a
+DATA frameConsts<>+331(SB)/1, $0x70
+DATA frameConsts<>+332(SB)/1, $0x64
+DATA frameConsts<>+333(SB)/1, $0x0d
+DATA frameConsts<>+334(SB)/1, $0x64
+DATA frameConsts<>+335(SB)/1, $0x64
+DATA frameConsts<>+336(SB)/1, $0x20
+DATA frameConsts<>+337(SB)/1, $0x64
+DATA frameConsts<>+338(SB)/1, $0x64
+DATA frameConsts<>+339(SB)/1, $0x64
+DATA frameConsts<>+340(SB)/1, $0x11
+DATA frameConsts<>+341(SB)/1, $0x64
+DATA frameConsts<>+342(SB)/1, $0x71
+DATA frameConsts<>+343(SB)/1, $0x02
+DATA frameConsts<>+344(SB)/1, $0x64
+DATA frameConsts<>+345(SB)/1, $0x09
+DATA frameConsts<>+346(SB)/1, $0x0a
+DATA frameConsts<>+347(SB)/1, $0x70
+DATA frameConsts<>+348(SB)/1, $0x64
+DATA frameConsts<>+349(SB)/1, $0x0d
+DATA frameConsts<>+350(SB)/1, $0x64
+DATA frameConsts<>+351(SB)/1, $0x64
+DATA frameConsts<>+352(SB)/1, $0x20
+DATA frameConsts<>+353(SB)/1, $0x64
+DATA frameConsts<>+354(SB)/1, $0x64
+DATA frameConsts<>+355(SB)/1, $0x64
+DATA frameConsts<>+356(SB)/1, $0x11
+DATA frameConsts<>+357(SB)/1, $0x64
+DATA frameConsts<>+358(SB)/1, $0x71
+DATA frameConsts<>+359(SB)/1, $0x02
+DATA frameConsts<>+360(SB)/1, $0x64
+DATA frameConsts<>+361(SB)/1, $0x09
+DATA frameConsts<>+362(SB)/1, $0x0a
+DATA frameConsts<>+363(SB)/1, $0x70
+DATA frameConsts<>+364(SB)/1, $0x64
+DATA frameConsts<>+365(SB)/1, $0x0d
+DATA frameConsts<>+366(SB)/1, $0x64
+DATA frameConsts<>+367(SB)/1, $0x64
+DATA frameConsts<>+368(SB)/1, $0x20
+DATA frameConsts<>+369(SB)/1, $0x64
+DATA frameConsts<>+370(SB)/1, $0x64
+DATA frameConsts<>+371(SB)/1, $0x64
+DATA frameConsts<>+372(SB)/1, $0x11
+DATA frameConsts<>+373(SB)/1, $0x64
+DATA frameConsts<>+374(SB)/1, $0x71
+DATA frameConsts<>+375(SB)/1, $0x02
+DATA frameConsts<>+376(SB)/1, $0x64
+DATA frameConsts<>+377(SB)/1, $0x09
+DATA frameConsts<>+378(SB)/1, $0x0a
+DATA frameConsts<>+379(SB)/1, $0x70
+DATA frameConsts<>+380(SB)/1, $0x64
+DATA frameConsts<>+381(SB)/1, $0x0d
+DATA frameConsts<>+382(SB)/1, $0x64
+DATA frameConsts<>+383(SB)/1, $0x64
+DATA frameConsts<>+384(SB)/1, $0x00
+DATA frameConsts<>+385(SB)/1, $0x00
+DATA frameConsts<>+386(SB)/1, $0x00
+DATA frameConsts<>+387(SB)/1, $0x00
+DATA frameConsts<>+388(SB)/1, $0x00
+DATA frameConsts<>+389(SB)/1, $0x00
+DATA frameConsts<>+390(SB)/1, $0x00
+DATA frameConsts<>+391(SB)/1, $0x00
+DATA frameConsts<>+392(SB)/1, $0x00
+DATA frameConsts<>+393(SB)/1, $0x00
+DATA frameConsts<>+394(SB)/1, $0x3a
+DATA frameConsts<>+395(SB)/1, $0x7b
+DATA frameConsts<>+396(SB)/1, $0x2c
+DATA frameConsts<>+397(SB)/1, $0x7d
+DATA frameConsts<>+398(SB)/1, $0x00
+DATA frameConsts<>+399(SB)/1, $0x00
+DATA frameConsts<>+400(SB)/1, $0x00
+DATA frameConsts<>+401(SB)/1, $0x00
+DATA frameConsts<>+402(SB)/1, $0x00
+DATA frameConsts<>+403(SB)/1, $0x00
+DATA frameConsts<>+404(SB)/1, $0x00
+DATA frameConsts<>+405(SB)/1, $0x00
+DATA frameConsts<>+406(SB)/1, $0x00
+DATA frameConsts<>+407(SB)/1, $0x00
+DATA frameConsts<>+408(SB)/1, $0x00
+DATA frameConsts<>+409(SB)/1, $0x00
+DATA frameConsts<>+410(SB)/1, $0x3a
+DATA frameConsts<>+411(SB)/1, $0x7b
+DATA frameConsts<>+412(SB)/1, $0x2c
+DATA frameConsts<>+413(SB)/1, $0x7d
+DATA frameConsts<>+414(SB)/1, $0x00
+DATA frameConsts<>+415(SB)/1, $0x00
+DATA frameConsts<>+416(SB)/1, $0x00
+DATA frameConsts<>+417(SB)/1, $0x00
+DATA frameConsts<>+418(SB)/1, $0x00
+DATA frameConsts<>+419(SB)/1, $0x00
+DATA frameConsts<>+420(SB)/1, $0x00
+DATA frameConsts<>+421(SB)/1, $0x00
+DATA frameConsts<>+422(SB)/1, $0x00
+DATA frameConsts<>+423(SB)/1, $0x00
+DATA frameConsts<>+424(SB)/1, $0x00
+DATA frameConsts<>+425(SB)/1, $0x00
+DATA frameConsts<>+426(SB)/1, $0x3a
+DATA frameConsts<>+427(SB)/1, $0x7b
+DATA frameConsts<>+428(SB)/1, $0x2c
+DATA frameConsts<>+429(SB)/1, $0x7d
+DATA frameConsts<>+430(SB)/1, $0x00
+DATA frameConsts<>+431(SB)/1, $0x00
+DATA frameConsts<>+432(SB)/1, $0x00
+DATA frameConsts<>+433(SB)/1, $0x00
+DATA frameConsts<>+434(SB)/1, $0x00
+DATA frameConsts<>+435(SB)/1, $0x00
+DATA frameConsts<>+436(SB)/1, $0x00
+DATA frameConsts<>+437(SB)/1, $0x00
+DATA frameConsts<>+438(SB)/1, $0x00
+DATA frameConsts<>+439(SB)/1, $0x00
+DATA frameConsts<>+440(SB)/1, $0x00
+DATA frameConsts<>+441(SB)/1, $0x00
+DATA frameConsts<>+442(SB)/1, $0x3a
+DATA frameConsts<>+443(SB)/1, $0x7b
+DATA frameConsts<>+444(SB)/1, $0x2c
+DATA frameConsts<>+445(SB)/1, $0x7d
+DATA frameConsts<>+446(SB)/1, $0x00
+DATA frameConsts<>+447(SB)/1, $0x00
+DATA frameConsts<>+448(SB)/1, $0xff
+DATA frameConsts<>+449(SB)/1, $0xff
+DATA frameConsts<>+450(SB)/1, $0xff
+DATA frameConsts<>+451(SB)/1, $0xff
+DATA frameConsts<>+452(SB)/1, $0xff
+DATA frameConsts<>+453(SB)/1, $0xff
+DATA frameConsts<>+454(SB)/1, $0xff
+DATA frameConsts<>+455(SB)/1, $0xff
+DATA frameConsts<>+456(SB)/1, $0xff
+DATA frameConsts<>+457(SB)/1, $0xff
+DATA frameConsts<>+458(SB)/1, $0xff
+DATA frameConsts<>+459(SB)/1, $0xff
+DATA frameConsts<>+460(SB)/1, $0xff
+DATA frameConsts<>+461(SB)/1, $0xff
+DATA frameConsts<>+462(SB)/1, $0xff
+DATA frameConsts<>+463(SB)/1, $0xff
+DATA frameConsts<>+464(SB)/1, $0xff
+DATA frameConsts<>+465(SB)/1, $0xff
+DATA frameConsts<>+466(SB)/1, $0xff
+DATA frameConsts<>+467(SB)/1, $0xff
+DATA frameConsts<>+468(SB)/1, $0xff
+DATA frameConsts<>+469(SB)/1, $0xff
+DATA frameConsts<>+470(SB)/1, $0xff
+DATA frameConsts<>+471(SB)/1, $0xff
+DATA frameConsts<>+472(SB)/1, $0xff
+DATA frameConsts<>+473(SB)/1, $0xff
+DATA frameConsts<>+474(SB)/1, $0xff
+DATA frameConsts<>+475(SB)/1, $0xff
+DATA frameConsts<>+476(SB)/1, $0xff
+DATA frameConsts<>+477(SB)/1, $0xff
+DATA frameConsts<>+478(SB)/1, $0xff
+DATA frameConsts<>+479(SB)/1, $0xff
+DATA frameConsts<>+480(SB)/1, $0xff
+DATA frameConsts<>+481(SB)/1, $0xff
+DATA frameConsts<>+482(SB)/1, $0xff
+DATA frameConsts<>+483(SB)/1, $0xff
+DATA frameConsts<>+484(SB)/1, $0xff
+DATA frameConsts<>+485(SB)/1, $0xff
+DATA frameConsts<>+486(SB)/1, $0xff
+DATA frameConsts<>+487(SB)/1, $0xff
+DATA frameConsts<>+488(SB)/1, $0xff
+DATA frameConsts<>+489(SB)/1, $0xff
+DATA frameConsts<>+490(SB)/1, $0xff
+DATA frameConsts<>+491(SB)/1, $0xff
+DATA frameConsts<>+492(SB)/1, $0xff
+DATA frameConsts<>+493(SB)/1, $0xff
+DATA frameConsts<>+494(SB)/1, $0xff
+DATA frameConsts<>+495(SB)/1, $0xff
+DATA frameConsts<>+496(SB)/1, $0xff
+DATA frameConsts<>+497(SB)/1, $0xff
+DATA frameConsts<>+498(SB)/1, $0xff
+DATA frameConsts<>+499(SB)/1, $0xff
+DATA frameConsts<>+500(SB)/1, $0xff
+DATA frameConsts<>+501(SB)/1, $0xff
+DATA frameConsts<>+502(SB)/1, $0xff
+DATA frameConsts<>+503(SB)/1, $0xff
+DATA frameConsts<>+504(SB)/1, $0xff
+DATA frameConsts<>+505(SB)/1, $0xff
+DATA frameConsts<>+506(SB)/1, $0xff
+DATA frameConsts<>+507(SB)/1, $0xff
+DATA frameConsts<>+508(SB)/1, $0xff
+DATA frameConsts<>+509(SB)/1, $0xef
+DATA frameConsts<>+510(SB)/1, $0xdf
+DATA frameConsts<>+511(SB)/1, $0xbf
+DATA frameConsts<>+512(SB)/1, $0x22
+DATA frameConsts<>+513(SB)/1, $0x22
+DATA frameConsts<>+514(SB)/1, $0x22
+DATA frameConsts<>+515(SB)/1, $0x22
+DATA frameConsts<>+516(SB)/1, $0x22
+DATA frameConsts<>+517(SB)/1, $0x22
+DATA frameConsts<>+518(SB)/1, $0x22
+DATA frameConsts<>+519(SB)/1, $0x22
+DATA frameConsts<>+520(SB)/1, $0x22
+DATA frameConsts<>+521(SB)/1, $0x22
+DATA frameConsts<>+522(SB)/1, $0x22
+DATA frameConsts<>+523(SB)/1, $0x22
+DATA frameConsts<>+524(SB)/1, $0x22
+DATA frameConsts<>+525(SB)/1, $0x22
+DATA frameConsts<>+526(SB)/1, $0x22
+DATA frameConsts<>+527(SB)/1, $0x22
+DATA frameConsts<>+528(SB)/1, $0x22
+DATA frameConsts<>+529(SB)/1, $0x22
+DATA frameConsts<>+530(SB)/1, $0x22
+DATA frameConsts<>+531(SB)/1, $0x22
+DATA frameConsts<>+532(SB)/1, $0x22
+DATA frameConsts<>+533(SB)/1, $0x22
+DATA frameConsts<>+534(SB)/1, $0x22
+DATA frameConsts<>+535(SB)/1, $0x22
+DATA frameConsts<>+536(SB)/1, $0x22
+DATA frameConsts<>+537(SB)/1, $0x22
+DATA frameConsts<>+538(SB)/1, $0x22
+DATA frameConsts<>+539(SB)/1, $0x22
+DATA frameConsts<>+540(SB)/1, $0x22
+DATA frameConsts<>+541(SB)/1, $0x22
+DATA frameConsts<>+542(SB)/1, $0x22
+DATA frameConsts<>+543(SB)/1, $0x22
+DATA frameConsts<>+544(SB)/1, $0x22
+DATA frameConsts<>+545(SB)/1, $0x22
+DATA frameConsts<>+546(SB)/1, $0x22
+DATA frameConsts<>+547(SB)/1, $0x22
+DATA frameConsts<>+548(SB)/1, $0x22
+DATA frameConsts<>+549(SB)/1, $0x22
+DATA frameConsts<>+550(SB)/1, $0x22
+DATA frameConsts<>+551(SB)/1, $0x22
+DATA frameConsts<>+552(SB)/1, $0x22
+DATA frameConsts<>+553(SB)/1, $0x22
+DATA frameConsts<>+554(SB)/1, $0x22
+DATA frameConsts<>+555(SB)/1, $0x22
+DATA frameConsts<>+556(SB)/1, $0x22
+DATA frameConsts<>+557(SB)/1, $0x22
+DATA frameConsts<>+558(SB)/1, $0x22
+DATA frameConsts<>+559(SB)/1, $0x22
+DATA frameConsts<>+560(SB)/1, $0x22
+DATA frameConsts<>+561(SB)/1, $0x22
+DATA frameConsts<>+562(SB)/1, $0x22
+DATA frameConsts<>+563(SB)/1, $0x22
+DATA frameConsts<>+564(SB)/1, $0x22
+DATA frameConsts<>+565(SB)/1, $0x22
+DATA frameConsts<>+566(SB)/1, $0x22
+DATA frameConsts<>+567(SB)/1, $0x22
+DATA frameConsts<>+568(SB)/1, $0x22
+DATA frameConsts<>+569(SB)/1, $0x22
+DATA frameConsts<>+570(SB)/1, $0x22
+DATA frameConsts<>+571(SB)/1, $0x22
+DATA frameConsts<>+572(SB)/1, $0x22
+DATA frameConsts<>+573(SB)/1, $0x22
+DATA frameConsts<>+574(SB)/1, $0x22
+DATA frameConsts<>+575(SB)/1, $0x22
+DATA frameConsts<>+576(SB)/1, $0x5c
+DATA frameConsts<>+577(SB)/1, $0x5c
+DATA frameConsts<>+578(SB)/1, $0x5c
+DATA frameConsts<>+579(SB)/1, $0x5c
+DATA frameConsts<>+580(SB)/1, $0x5c
+DATA frameConsts<>+581(SB)/1, $0x5c
+DATA frameConsts<>+582(SB)/1, $0x5c
+DATA frameConsts<>+583(SB)/1, $0x5c
+DATA frameConsts<>+584(SB)/1, $0x5c
+DATA frameConsts<>+585(SB)/1, $0x5c
+DATA frameConsts<>+586(SB)/1, $0x5c
+DATA frameConsts<>+587(SB)/1, $0x5c
+DATA frameConsts<>+588(SB)/1, $0x5c
+DATA frameConsts<>+589(SB)/1, $0x5c
+DATA frameConsts<>+590(SB)/1, $0x5c
+DATA frameConsts<>+591(SB)/1, $0x5c
+DATA frameConsts<>+592(SB)/1, $0x5c
+DATA frameConsts<>+593(SB)/1, $0x5c
+DATA frameConsts<>+594(SB)/1, $0x5c
+DATA frameConsts<>+595(SB)/1, $0x5c
+DATA frameConsts<>+596(SB)/1, $0x5c
+DATA frameConsts<>+597(SB)/1, $0x5c
+DATA frameConsts<>+598(SB)/1, $0x5c
+DATA frameConsts<>+599(SB)/1, $0x5c
+DATA frameConsts<>+600(SB)/1, $0x5c
+DATA frameConsts<>+601(SB)/1, $0x5c
+DATA frameConsts<>+602(SB)/1, $0x5c
+DATA frameConsts<>+603(SB)/1, $0x5c
+DATA frameConsts<>+604(SB)/1, $0x5c
+DATA frameConsts<>+605(SB)/1, $0x5c
+DATA frameConsts<>+606(SB)/1, $0x5c
+DATA frameConsts<>+607(SB)/1, $0x5c
+DATA frameConsts<>+608(SB)/1, $0x5c
+DATA frameConsts<>+609(SB)/1, $0x5c
+DATA frameConsts<>+610(SB)/1, $0x5c
+DATA frameConsts<>+611(SB)/1, $0x5c
+DATA frameConsts<>+612(SB)/1, $0x5c
+DATA frameConsts<>+613(SB)/1, $0x5c
+DATA frameConsts<>+614(SB)/1, $0x5c
+DATA frameConsts<>+615(SB)/1, $0x5c
+DATA frameConsts<>+616(SB)/1, $0x5c
+DATA frameConsts<>+617(SB)/1, $0x5c
+DATA frameConsts<>+618(SB)/1, $0x5c
+DATA frameConsts<>+619(SB)/1, $0x5c
+DATA frameConsts<>+620(SB)/1, $0x5c
+DATA frameConsts<>+621(SB)/1, $0x5c
+DATA frameConsts<>+622(SB)/1, $0x5c
+DATA frameConsts<>+623(SB)/1, $0x5c
+DATA frameConsts<>+624(SB)/1, $0x5c
+DATA frameConsts<>+625(SB)/1, $0x5c
+DATA frameConsts<>+626(SB)/1, $0x5c
+DATA frameConsts<>+627(SB)/1, $0x5c
+DATA frameConsts<>+628(SB)/1, $0x5c
+DATA frameConsts<>+629(SB)/1, $0x5c
+DATA frameConsts<>+630(SB)/1, $0x5c
+DATA frameConsts<>+631(SB)/1, $0x5c
+DATA frameConsts<>+632(SB)/1, $0x5c
+DATA frameConsts<>+633(SB)/1, $0x5c
+DATA frameConsts<>+634(SB)/1, $0x5c
+DATA frameConsts<>+635(SB)/1, $0x5c
+DATA frameConsts<>+636(SB)/1, $0x5c
+DATA frameConsts<>+637(SB)/1, $0x5c
+DATA frameConsts<>+638(SB)/1, $0x5c
+DATA frameConsts<>+639(SB)/1, $0x5c
+DATA frameConsts<>+640(SB)/1, $0x20
+DATA frameConsts<>+641(SB)/1, $0x20
+DATA frameConsts<>+642(SB)/1, $0x20
+DATA frameConsts<>+643(SB)/1, $0x20
+DATA frameConsts<>+644(SB)/1, $0x20
+DATA frameConsts<>+645(SB)/1, $0x20
+DATA frameConsts<>+646(SB)/1, $0x20
+DATA frameConsts<>+647(SB)/1, $0x20
+DATA frameConsts<>+648(SB)/1, $0x20
+DATA frameConsts<>+649(SB)/1, $0x20
+DATA frameConsts<>+650(SB)/1, $0x20
+DATA frameConsts<>+651(SB)/1, $0x20
+DATA frameConsts<>+652(SB)/1, $0x20
+DATA frameConsts<>+653(SB)/1, $0x20
+DATA frameConsts<>+654(SB)/1, $0x20
+DATA frameConsts<>+655(SB)/1, $0x20
+DATA frameConsts<>+656(SB)/1, $0x20
+DATA frameConsts<>+657(SB)/1, $0x20
+DATA frameConsts<>+658(SB)/1, $0x20
+DATA frameConsts<>+659(SB)/1, $0x20
+DATA frameConsts<>+660(SB)/1, $0x20
+DATA frameConsts<>+661(SB)/1, $0x20
+DATA frameConsts<>+662(SB)/1, $0x20
+DATA frameConsts<>+663(SB)/1, $0x20
+DATA frameConsts<>+664(SB)/1, $0x20
+DATA frameConsts<>+665(SB)/1, $0x20
+DATA frameConsts<>+666(SB)/1, $0x20
+DATA frameConsts<>+667(SB)/1, $0x20
+DATA frameConsts<>+668(SB)/1, $0x20
+DATA frameConsts<>+669(SB)/1, $0x20
+DATA frameConsts<>+670(SB)/1, $0x20
+DATA frameConsts<>+671(SB)/1, $0x20
+DATA frameConsts<>+672(SB)/1, $0x20
+DATA frameConsts<>+673(SB)/1, $0x20
+DATA frameConsts<>+674(SB)/1, $0x20
+DATA frameConsts<>+675(SB)/1, $0x20
+DATA frameConsts<>+676(SB)/1, $0x20
+DATA frameConsts<>+677(SB)/1, $0x20
+DATA frameConsts<>+678(SB)/1, $0x20
+DATA frameConsts<>+679(SB)/1, $0x20
+DATA frameConsts<>+680(SB)/1, $0x20
+DATA frameConsts<>+681(SB)/1, $0x20
+DATA frameConsts<>+682(SB)/1, $0x20
+DATA frameConsts<>+683(SB)/1, $0x20
+DATA frameConsts<>+684(SB)/1, $0x20
+DATA frameConsts<>+685(SB)/1, $0x20
+DATA frameConsts<>+686(SB)/1, $0x20
+DATA frameConsts<>+687(SB)/1, $0x20
+DATA frameConsts<>+688(SB)/1, $0x20
+DATA frameConsts<>+689(SB)/1, $0x20
+DATA frameConsts<>+690(SB)/1, $0x20
+DATA frameConsts<>+691(SB)/1, $0x20
+DATA frameConsts<>+692(SB)/1, $0x20
+DATA frameConsts<>+693(SB)/1, $0x20
+DATA frameConsts<>+694(SB)/1, $0x20
+DATA frameConsts<>+695(SB)/1, $0x20
+DATA frameConsts<>+696(SB)/1, $0x20
+DATA frameConsts<>+697(SB)/1, $0x20
+DATA frameConsts<>+698(SB)/1, $0x20
+DATA frameConsts<>+699(SB)/1, $0x20
+DATA frameConsts<>+700(SB)/1, $0x20
+DATA frameConsts<>+701(SB)/1, $0x20
+DATA frameConsts<>+702(SB)/1, $0x20
+DATA frameConsts<>+703(SB)/1, $0x20
+DATA frameConsts<>+704(SB)/1, $0x1f
+DATA frameConsts<>+705(SB)/1, $0x1f
+DATA frameConsts<>+706(SB)/1, $0x1f
+DATA frameConsts<>+707(SB)/1, $0x1f
+DATA frameConsts<>+708(SB)/1, $0x1f
+DATA frameConsts<>+709(SB)/1, $0x1f
+DATA frameConsts<>+710(SB)/1, $0x1f
+DATA frameConsts<>+711(SB)/1, $0x1f
+DATA frameConsts<>+712(SB)/1, $0x1f
+DATA frameConsts<>+713(SB)/1, $0x1f
+DATA frameConsts<>+714(SB)/1, $0x1f
+DATA frameConsts<>+715(SB)/1, $0x1f
+DATA frameConsts<>+716(SB)/1, $0x1f
+DATA frameConsts<>+717(SB)/1, $0x1f
+DATA frameConsts<>+718(SB)/1, $0x1f
+DATA frameConsts<>+719(SB)/1, $0x1f
+DATA frameConsts<>+720(SB)/1, $0x1f
+DATA frameConsts<>+721(SB)/1, $0x1f
+DATA frameConsts<>+722(SB)/1, $0x1f
+DATA frameConsts<>+723(SB)/1, $0x1f
+DATA frameConsts<>+724(SB)/1, $0x1f
+DATA frameConsts<>+725(SB)/1, $0x1f
+DATA frameConsts<>+726(SB)/1, $0x1f
+DATA frameConsts<>+727(SB)/1, $0x1f
+DATA frameConsts<>+728(SB)/1, $0x1f
+DATA frameConsts<>+729(SB)/1, $0x1f
+DATA frameConsts<>+730(SB)/1, $0x1f
+DATA frameConsts<>+731(SB)/1, $0x1f
+DATA frameConsts<>+732(SB)/1, $0x1f
+DATA frameConsts<>+733(SB)/1, $0x1f
+DATA frameConsts<>+734(SB)/1, $0x1f
+DATA frameConsts<>+735(SB)/1, $0x1f
+DATA frameConsts<>+736(SB)/1, $0x1f
+DATA frameConsts<>+737(SB)/1, $0x1f
+DATA frameConsts<>+738(SB)/1, $0x1f
+DATA frameConsts<>+739(SB)/1, $0x1f
+DATA frameConsts<>+740(SB)/1, $0x1f
+DATA frameConsts<>+741(SB)/1, $0x1f
+DATA frameConsts<>+742(SB)/1, $0x1f
+DATA frameConsts<>+743(SB)/1, $0x1f
+DATA frameConsts<>+744(SB)/1, $0x1f
+DATA frameConsts<>+745(SB)/1, $0x1f
+DATA frameConsts<>+746(SB)/1, $0x1f
+DATA frameConsts<>+747(SB)/1, $0x1f
+DATA frameConsts<>+748(SB)/1, $0x1f
+DATA frameConsts<>+749(SB)/1, $0x1f
+DATA frameConsts<>+750(SB)/1, $0x1f
+DATA frameConsts<>+751(SB)/1, $0x1f
+DATA frameConsts<>+752(SB)/1, $0x1f
+DATA frameConsts<>+753(SB)/1, $0x1f
+DATA frameConsts<>+754(SB)/1, $0x1f
+DATA frameConsts<>+755(SB)/1, $0x1f
+DATA frameConsts<>+756(SB)/1, $0x1f
+DATA frameConsts<>+757(SB)/1, $0x1f
+DATA frameConsts<>+758(SB)/1, $0x1f
+DATA frameConsts<>+759(SB)/1, $0x1f
+DATA frameConsts<>+760(SB)/1, $0x1f
+DATA frameConsts<>+761(SB)/1, $0x1f
+DATA frameConsts<>+762(SB)/1, $0x1f
+DATA frameConsts<>+763(SB)/1, $0x1f
+DATA frameConsts<>+764(SB)/1, $0x1f
+DATA frameConsts<>+765(SB)/1, $0x1f
+DATA frameConsts<>+766(SB)/1, $0x1f
+DATA frameConsts<>+767(SB)/1, $0x1f
+DATA frameConsts<>+768(SB)/1, $0x0f
+DATA frameConsts<>+769(SB)/1, $0x0f
+DATA frameConsts<>+770(SB)/1, $0x0f
+DATA frameConsts<>+771(SB)/1, $0x0f
+DATA frameConsts<>+772(SB)/1, $0x0f
+DATA frameConsts<>+773(SB)/1, $0x0f
+DATA frameConsts<>+774(SB)/1, $0x0f
+DATA frameConsts<>+775(SB)/1, $0x0f
+DATA frameConsts<>+776(SB)/1, $0x0f
+DATA frameConsts<>+777(SB)/1, $0x0f
+DATA frameConsts<>+778(SB)/1, $0x0f
+DATA frameConsts<>+779(SB)/1, $0x0f
+DATA frameConsts<>+780(SB)/1, $0x0f
+DATA frameConsts<>+781(SB)/1, $0x0f
+DATA frameConsts<>+782(SB)/1, $0x0f
+DATA frameConsts<>+783(SB)/1, $0x0f
+DATA frameConsts<>+784(SB)/1, $0x0f
+DATA frameConsts<>+785(SB)/1, $0x0f
+DATA frameConsts<>+786(SB)/1, $0x0f
+DATA frameConsts<>+787(SB)/1, $0x0f
+DATA frameConsts<>+788(SB)/1, $0x0f
+DATA frameConsts<>+789(SB)/1, $0x0f
+DATA frameConsts<>+790(SB)/1, $0x0f
+DATA frameConsts<>+791(SB)/1, $0x0f
+DATA frameConsts<>+792(SB)/1, $0x0f
+DATA frameConsts<>+793(SB)/1, $0x0f
+DATA frameConsts<>+794(SB)/1, $0x0f
+DATA frameConsts<>+795(SB)/1, $0x0f
+DATA frameConsts<>+796(SB)/1, $0x0f
+DATA frameConsts<>+797(SB)/1, $0x0f
+DATA frameConsts<>+798(SB)/1, $0x0f
+DATA frameConsts<>+799(SB)/1, $0x0f
+DATA frameConsts<>+800(SB)/1, $0x0f
+DATA frameConsts<>+801(SB)/1, $0x0f
+DATA frameConsts<>+802(SB)/1, $0x0f
+DATA frameConsts<>+803(SB)/1, $0x0f
+DATA frameConsts<>+804(SB)/1, $0x0f
+DATA frameConsts<>+805(SB)/1, $0x0f
+DATA frameConsts<>+806(SB)/1, $0x0f
+DATA frameConsts<>+807(SB)/1, $0x0f
+DATA frameConsts<>+808(SB)/1, $0x0f
+DATA frameConsts<>+809(SB)/1, $0x0f
+DATA frameConsts<>+810(SB)/1, $0x0f
+DATA frameConsts<>+811(SB)/1, $0x0f
+DATA frameConsts<>+812(SB)/1, $0x0f
+DATA frameConsts<>+813(SB)/1, $0x0f
+DATA frameConsts<>+814(SB)/1, $0x0f
+DATA frameConsts<>+815(SB)/1, $0x0f
+DATA frameConsts<>+816(SB)/1, $0x0f
+DATA frameConsts<>+817(SB)/1, $0x0f
+DATA frameConsts<>+818(SB)/1, $0x0f
+DATA frameConsts<>+819(SB)/1, $0x0f
+DATA frameConsts<>+820(SB)/1, $0x0f
+DATA frameConsts<>+821(SB)/1, $0x0f
+DATA frameConsts<>+822(SB)/1, $0x0f
+DATA frameConsts<>+823(SB)/1, $0x0f
+DATA frameConsts<>+824(SB)/1, $0x0f
+DATA frameConsts<>+825(SB)/1, $0x0f
+DATA frameConsts<>+826(SB)/1, $0x0f
+DATA frameConsts<>+827(SB)/1, $0x0f
+DATA frameConsts<>+828(SB)/1, $0x0f
+DATA frameConsts<>+829(SB)/1, $0x0f
+DATA frameConsts<>+830(SB)/1, $0x0f
+DATA frameConsts<>+831(SB)/1, $0x0f
+DATA frameConsts<>+832(SB)/1, $0x60
+DATA frameConsts<>+833(SB)/1, $0x60
+DATA frameConsts<>+834(SB)/1, $0x60
+DATA frameConsts<>+835(SB)/1, $0x60
+DATA frameConsts<>+836(SB)/1, $0x60
+DATA frameConsts<>+837(SB)/1, $0x60
+DATA frameConsts<>+838(SB)/1, $0x60
+DATA frameConsts<>+839(SB)/1, $0x60
+DATA frameConsts<>+840(SB)/1, $0x60
+DATA frameConsts<>+841(SB)/1, $0x60
+DATA frameConsts<>+842(SB)/1, $0x60
+DATA frameConsts<>+843(SB)/1, $0x60
+DATA frameConsts<>+844(SB)/1, $0x60
+DATA frameConsts<>+845(SB)/1, $0x60
+DATA frameConsts<>+846(SB)/1, $0x60
+DATA frameConsts<>+847(SB)/1, $0x60
+DATA frameConsts<>+848(SB)/1, $0x60
+DATA frameConsts<>+849(SB)/1, $0x60
+DATA frameConsts<>+850(SB)/1, $0x60
+DATA frameConsts<>+851(SB)/1, $0x60
+DATA frameConsts<>+852(SB)/1, $0x60
+DATA frameConsts<>+853(SB)/1, $0x60
+DATA frameConsts<>+854(SB)/1, $0x60
+DATA frameConsts<>+855(SB)/1, $0x60
+DATA frameConsts<>+856(SB)/1, $0x60
+DATA frameConsts<>+857(SB)/1, $0x60
+DATA frameConsts<>+858(SB)/1, $0x60
+DATA frameConsts<>+859(SB)/1, $0x60
+DATA frameConsts<>+860(SB)/1, $0x60
+DATA frameConsts<>+861(SB)/1, $0x60
+DATA frameConsts<>+862(SB)/1, $0x60
+DATA frameConsts<>+863(SB)/1, $0x60
+DATA frameConsts<>+864(SB)/1, $0x60
+DATA frameConsts<>+865(SB)/1, $0x60
+DATA frameConsts<>+866(SB)/1, $0x60
+DATA frameConsts<>+867(SB)/1, $0x60
+DATA frameConsts<>+868(SB)/1, $0x60
+DATA frameConsts<>+869(SB)/1, $0x60
+DATA frameConsts<>+870(SB)/1, $0x60
+DATA frameConsts<>+871(SB)/1, $0x60
+DATA frameConsts<>+872(SB)/1, $0x60
+DATA frameConsts<>+873(SB)/1, $0x60
+DATA frameConsts<>+874(SB)/1, $0x60
+DATA frameConsts<>+875(SB)/1, $0x60
+DATA frameConsts<>+876(SB)/1, $0x60
+DATA frameConsts<>+877(SB)/1, $0x60
+DATA frameConsts<>+878(SB)/1, $0x60
+DATA frameConsts<>+879(SB)/1, $0x60
+DATA frameConsts<>+880(SB)/1, $0x60
+DATA frameConsts<>+881(SB)/1, $0x60
+DATA frameConsts<>+882(SB)/1, $0x60
+DATA frameConsts<>+883(SB)/1, $0x60
+DATA frameConsts<>+884(SB)/1, $0x60
+DATA frameConsts<>+885(SB)/1, $0x60
+DATA frameConsts<>+886(SB)/1, $0x60
+DATA frameConsts<>+887(SB)/1, $0x60
+DATA frameConsts<>+888(SB)/1, $0x60
+DATA frameConsts<>+889(SB)/1, $0x60
+DATA frameConsts<>+890(SB)/1, $0x60
+DATA frameConsts<>+891(SB)/1, $0x60
+DATA frameConsts<>+892(SB)/1, $0x60
+DATA frameConsts<>+893(SB)/1, $0x60
+DATA frameConsts<>+894(SB)/1, $0x60
+DATA frameConsts<>+895(SB)/1, $0x60
+DATA frameConsts<>+896(SB)/1, $0x70
+DATA frameConsts<>+897(SB)/1, $0x70
+DATA frameConsts<>+898(SB)/1, $0x70
+DATA frameConsts<>+899(SB)/1, $0x70
+DATA frameConsts<>+900(SB)/1, $0x70
+DATA frameConsts<>+901(SB)/1, $0x70
+DATA frameConsts<>+902(SB)/1, $0x70
+DATA frameConsts<>+903(SB)/1, $0x70
+DATA frameConsts<>+904(SB)/1, $0x70
+DATA frameConsts<>+905(SB)/1, $0x70
+DATA frameConsts<>+906(SB)/1, $0x70
+DATA frameConsts<>+907(SB)/1, $0x70
+DATA frameConsts<>+908(SB)/1, $0x70
+DATA frameConsts<>+909(SB)/1, $0x70
+DATA frameConsts<>+910(SB)/1, $0x70
+DATA frameConsts<>+911(SB)/1, $0x70
+DATA frameConsts<>+912(SB)/1, $0x70
+DATA frameConsts<>+913(SB)/1, $0x70
+DATA frameConsts<>+914(SB)/1, $0x70
+DATA frameConsts<>+915(SB)/1, $0x70
+DATA frameConsts<>+916(SB)/1, $0x70
+DATA frameConsts<>+917(SB)/1, $0x70
+DATA frameConsts<>+918(SB)/1, $0x70
+DATA frameConsts<>+919(SB)/1, $0x70
+DATA frameConsts<>+920(SB)/1, $0x70
+DATA frameConsts<>+921(SB)/1, $0x70
+DATA frameConsts<>+922(SB)/1, $0x70
+DATA frameConsts<>+923(SB)/1, $0x70
+DATA frameConsts<>+924(SB)/1, $0x70
+DATA frameConsts<>+925(SB)/1, $0x70
+DATA frameConsts<>+926(SB)/1, $0x70
+DATA frameConsts<>+927(SB)/1, $0x70
+DATA frameConsts<>+928(SB)/1, $0x70
+DATA frameConsts<>+929(SB)/1, $0x70
+DATA frameConsts<>+930(SB)/1, $0x70
+DATA frameConsts<>+931(SB)/1, $0x70
+DATA frameConsts<>+932(SB)/1, $0x70
+DATA frameConsts<>+933(SB)/1, $0x70
+DATA frameConsts<>+934(SB)/1, $0x70
+DATA frameConsts<>+935(SB)/1, $0x70
+DATA frameConsts<>+936(SB)/1, $0x70
+DATA frameConsts<>+937(SB)/1, $0x70
+DATA frameConsts<>+938(SB)/1, $0x70
+DATA frameConsts<>+939(SB)/1, $0x70
+DATA frameConsts<>+940(SB)/1, $0x70
+DATA frameConsts<>+941(SB)/1, $0x70
+DATA frameConsts<>+942(SB)/1, $0x70
+DATA frameConsts<>+943(SB)/1, $0x70
+DATA frameConsts<>+944(SB)/1, $0x70
+DATA frameConsts<>+945(SB)/1, $0x70
+DATA frameConsts<>+946(SB)/1, $0x70
+DATA frameConsts<>+947(SB)/1, $0x70
+DATA frameConsts<>+948(SB)/1, $0x70
+DATA frameConsts<>+949(SB)/1, $0x70
+DATA frameConsts<>+950(SB)/1, $0x70
+DATA frameConsts<>+951(SB)/1, $0x70
+DATA frameConsts<>+952(SB)/1, $0x70
+DATA frameConsts<>+953(SB)/1, $0x70
+DATA frameConsts<>+954(SB)/1, $0x70
+DATA frameConsts<>+955(SB)/1, $0x70
+DATA frameConsts<>+956(SB)/1, $0x70
+DATA frameConsts<>+957(SB)/1, $0x70
+DATA frameConsts<>+958(SB)/1, $0x70
+DATA frameConsts<>+959(SB)/1, $0x70
+DATA frameConsts<>+960(SB)/1, $0x80
+DATA frameConsts<>+961(SB)/1, $0x80
+DATA frameConsts<>+962(SB)/1, $0x80
+DATA frameConsts<>+963(SB)/1, $0x80
+DATA frameConsts<>+964(SB)/1, $0x80
+DATA frameConsts<>+965(SB)/1, $0x80
+DATA frameConsts<>+966(SB)/1, $0x80
+DATA frameConsts<>+967(SB)/1, $0x80
+DATA frameConsts<>+968(SB)/1, $0x80
+DATA frameConsts<>+969(SB)/1, $0x80
+DATA frameConsts<>+970(SB)/1, $0x80
+DATA frameConsts<>+971(SB)/1, $0x80
+DATA frameConsts<>+972(SB)/1, $0x80
+DATA frameConsts<>+973(SB)/1, $0x80
+DATA frameConsts<>+974(SB)/1, $0x80
+DATA frameConsts<>+975(SB)/1, $0x80
+DATA frameConsts<>+976(SB)/1, $0x80
+DATA frameConsts<>+977(SB)/1, $0x80
+DATA frameConsts<>+978(SB)/1, $0x80
+DATA frameConsts<>+979(SB)/1, $0x80
+DATA frameConsts<>+980(SB)/1, $0x80
+DATA frameConsts<>+981(SB)/1, $0x80
+DATA frameConsts<>+982(SB)/1, $0x80
+DATA frameConsts<>+983(SB)/1, $0x80
+DATA frameConsts<>+984(SB)/1, $0x80
+DATA frameConsts<>+985(SB)/1, $0x80
+DATA frameConsts<>+986(SB)/1, $0x80
+DATA frameConsts<>+987(SB)/1, $0x80
+DATA frameConsts<>+988(SB)/1, $0x80
+DATA frameConsts<>+989(SB)/1, $0x80
+DATA frameConsts<>+990(SB)/1, $0x80
+DATA frameConsts<>+991(SB)/1, $0x80
+DATA frameConsts<>+992(SB)/1, $0x80
+DATA frameConsts<>+993(SB)/1, $0x80
+DATA frameConsts<>+994(SB)/1, $0x80
+DATA frameConsts<>+995(SB)/1, $0x80
+DATA frameConsts<>+996(SB)/1, $0x80
+DATA frameConsts<>+997(SB)/1, $0x80
+DATA frameConsts<>+998(SB)/1, $0x80
+DATA frameConsts<>+999(SB)/1, $0x80
+DATA frameConsts<>+1000(SB)/1, $0x80
+DATA frameConsts<>+1001(SB)/1, $0x80
+DATA frameConsts<>+1002(SB)/1, $0x80
+DATA frameConsts<>+1003(SB)/1, $0x80
+DATA frameConsts<>+1004(SB)/1, $0x80
+DATA frameConsts<>+1005(SB)/1, $0x80
+DATA frameConsts<>+1006(SB)/1, $0x80
+DATA frameConsts<>+1007(SB)/1, $0x80
+DATA frameConsts<>+1008(SB)/1, $0x80
+DATA frameConsts<>+1009(SB)/1, $0x80
+DATA frameConsts<>+1010(SB)/1, $0x80
+DATA frameConsts<>+1011(SB)/1, $0x80
+DATA frameConsts<>+1012(SB)/1, $0x80
+DATA frameConsts<>+1013(SB)/1, $0x80
+DATA frameConsts<>+1014(SB)/1, $0x80
+DATA frameConsts<>+1015(SB)/1, $0x80
+DATA frameConsts<>+1016(SB)/1, $0x80
+DATA frameConsts<>+1017(SB)/1, $0x80
+DATA frameConsts<>+1018(SB)/1, $0x80
+DATA frameConsts<>+1019(SB)/1, $0x80
+DATA frameConsts<>+1020(SB)/1, $0x80
+DATA frameConsts<>+1021(SB)/1, $0x80
+DATA frameConsts<>+1022(SB)/1, $0x80
+DATA frameConsts<>+1023(SB)/1, $0x80
+DATA frameConsts<>+1024(SB)/1, $0x8f
+DATA frameConsts<>+1025(SB)/1, $0x8f
+DATA frameConsts<>+1026(SB)/1, $0x8f
+DATA frameConsts<>+1027(SB)/1, $0x8f
+DATA frameConsts<>+1028(SB)/1, $0x8f
+DATA frameConsts<>+1029(SB)/1, $0x8f
+DATA frameConsts<>+1030(SB)/1, $0x8f
+DATA frameConsts<>+1031(SB)/1, $0x8f
+DATA frameConsts<>+1032(SB)/1, $0x8f
+DATA frameConsts<>+1033(SB)/1, $0x8f
+DATA frameConsts<>+1034(SB)/1, $0x8f
+DATA frameConsts<>+1035(SB)/1, $0x8f
+DATA frameConsts<>+1036(SB)/1, $0x8f
+DATA frameConsts<>+1037(SB)/1, $0x8f
+DATA frameConsts<>+1038(SB)/1, $0x8f
+DATA frameConsts<>+1039(SB)/1, $0x8f
+DATA frameConsts<>+1040(SB)/1, $0x8f
+DATA frameConsts<>+1041(SB)/1, $0x8f
+DATA frameConsts<>+1042(SB)/1, $0x8f
+DATA frameConsts<>+1043(SB)/1, $0x8f
+DATA frameConsts<>+1044(SB)/1, $0x8f
+DATA frameConsts<>+1045(SB)/1, $0x8f
+DATA frameConsts<>+1046(SB)/1, $0x8f
+DATA frameConsts<>+1047(SB)/1, $0x8f
+DATA frameConsts<>+1048(SB)/1, $0x8f
+DATA frameConsts<>+1049(SB)/1, $0x8f
+DATA frameConsts<>+1050(SB)/1, $0x8f
+DATA frameConsts<>+1051(SB)/1, $0x8f
+DATA frameConsts<>+1052(SB)/1, $0x8f
+DATA frameConsts<>+1053(SB)/1, $0x8f
+DATA frameConsts<>+1054(SB)/1, $0x8f
+DATA frameConsts<>+1055(SB)/1, $0x8f
+DATA frameConsts<>+1056(SB)/1, $0x8f
+DATA frameConsts<>+1057(SB)/1, $0x8f
+DATA frameConsts<>+1058(SB)/1, $0x8f
+DATA frameConsts<>+1059(SB)/1, $0x8f
+DATA frameConsts<>+1060(SB)/1, $0x8f
+DATA frameConsts<>+1061(SB)/1, $0x8f
+DATA frameConsts<>+1062(SB)/1, $0x8f
+DATA frameConsts<>+1063(SB)/1, $0x8f
+DATA frameConsts<>+1064(SB)/1, $0x8f
+DATA frameConsts<>+1065(SB)/1, $0x8f
+DATA frameConsts<>+1066(SB)/1, $0x8f
+DATA frameConsts<>+1067(SB)/1, $0x8f
+DATA frameConsts<>+1068(SB)/1, $0x8f
+DATA frameConsts<>+1069(SB)/1, $0x8f
+DATA frameConsts<>+1070(SB)/1, $0x8f
+DATA frameConsts<>+1071(SB)/1, $0x8f
+DATA frameConsts<>+1072(SB)/1, $0x8f
+DATA frameConsts<>+1073(SB)/1, $0x8f
+DATA frameConsts<>+1074(SB)/1, $0x8f
+DATA frameConsts<>+1075(SB)/1, $0x8f
+DATA frameConsts<>+1076(SB)/1, $0x8f
+DATA frameConsts<>+1077(SB)/1, $0x8f
+DATA frameConsts<>+1078(SB)/1, $0x8f
+DATA frameConsts<>+1079(SB)/1, $0x8f
+DATA frameConsts<>+1080(SB)/1, $0x8f
+DATA frameConsts<>+1081(SB)/1, $0x8f
+DATA frameConsts<>+1082(SB)/1, $0x8f
+DATA frameConsts<>+1083(SB)/1, $0x8f
+DATA frameConsts<>+1084(SB)/1, $0x8f
+DATA frameConsts<>+1085(SB)/1, $0x8f
+DATA frameConsts<>+1086(SB)/1, $0x8f
+DATA frameConsts<>+1087(SB)/1, $0x8f
+DATA frameConsts<>+1088(SB)/1, $0x60
+DATA frameConsts<>+1089(SB)/1, $0x60
+DATA frameConsts<>+1090(SB)/1, $0x60
+DATA frameConsts<>+1091(SB)/1, $0x60
+DATA frameConsts<>+1092(SB)/1, $0x60
+DATA frameConsts<>+1093(SB)/1, $0x60
+DATA frameConsts<>+1094(SB)/1, $0x60
+DATA frameConsts<>+1095(SB)/1, $0x60
+DATA frameConsts<>+1096(SB)/1, $0x60
+DATA frameConsts<>+1097(SB)/1, $0x60
+DATA frameConsts<>+1098(SB)/1, $0x60
+DATA frameConsts<>+1099(SB)/1, $0x60
+DATA frameConsts<>+1100(SB)/1, $0x60
+DATA frameConsts<>+1101(SB)/1, $0x60
+DATA frameConsts<>+1102(SB)/1, $0x60
+DATA frameConsts<>+1103(SB)/1, $0x60
+DATA frameConsts<>+1104(SB)/1, $0x60
+DATA frameConsts<>+1105(SB)/1, $0x60
+DATA frameConsts<>+1106(SB)/1, $0x60
+DATA frameConsts<>+1107(SB)/1, $0x60
+DATA frameConsts<>+1108(SB)/1, $0x60
+DATA frameConsts<>+1109(SB)/1, $0x60
+DATA frameConsts<>+1110(SB)/1, $0x60
+DATA frameConsts<>+1111(SB)/1, $0x60
+DATA frameConsts<>+1112(SB)/1, $0x60
+DATA frameConsts<>+1113(SB)/1, $0x60
+DATA frameConsts<>+1114(SB)/1, $0x60
+DATA frameConsts<>+1115(SB)/1, $0x60
+DATA frameConsts<>+1116(SB)/1, $0x60
+DATA frameConsts<>+1117(SB)/1, $0x60
+DATA frameConsts<>+1118(SB)/1, $0x60
+DATA frameConsts<>+1119(SB)/1, $0x60
+DATA frameConsts<>+1120(SB)/1, $0x60
+DATA frameConsts<>+1121(SB)/1, $0x60
+DATA frameConsts<>+1122(SB)/1, $0x60
+DATA frameConsts<>+1123(SB)/1, $0x60
+DATA frameConsts<>+1124(SB)/1, $0x60
+DATA frameConsts<>+1125(SB)/1, $0x60
+DATA frameConsts<>+1126(SB)/1, $0x60
+DATA frameConsts<>+1127(SB)/1, $0x60
+DATA frameConsts<>+1128(SB)/1, $0x60
+DATA frameConsts<>+1129(SB)/1, $0x60
+DATA frameConsts<>+1130(SB)/1, $0x60
+DATA frameConsts<>+1131(SB)/1, $0x60
+DATA frameConsts<>+1132(SB)/1, $0x60
+DATA frameConsts<>+1133(SB)/1, $0x60
+DATA frameConsts<>+1134(SB)/1, $0x60
+DATA frameConsts<>+1135(SB)/1, $0x60
+DATA frameConsts<>+1136(SB)/1, $0x60
+DATA frameConsts<>+1137(SB)/1, $0x60
+DATA frameConsts<>+1138(SB)/1, $0x60
+DATA frameConsts<>+1139(SB)/1, $0x60
+DATA frameConsts<>+1140(SB)/1, $0x60
+DATA frameConsts<>+1141(SB)/1, $0x60
+DATA frameConsts<>+1142(SB)/1, $0x60
+DATA frameConsts<>+1143(SB)/1, $0x60
+DATA frameConsts<>+1144(SB)/1, $0x60
+DATA frameConsts<>+1145(SB)/1, $0x60
+DATA frameConsts<>+1146(SB)/1, $0x60
+DATA frameConsts<>+1147(SB)/1, $0x60
+DATA frameConsts<>+1148(SB)/1, $0x60
+DATA frameConsts<>+1149(SB)/1, $0x60
+DATA frameConsts<>+1150(SB)/1, $0x60
+DATA frameConsts<>+1151(SB)/1, $0x60
+DATA frameConsts<>+1152(SB)/1, $0x20
+DATA frameConsts<>+1153(SB)/1, $0x20
+DATA frameConsts<>+1154(SB)/1, $0x20
+DATA frameConsts<>+1155(SB)/1, $0x20
+DATA frameConsts<>+1156(SB)/1, $0x20
+DATA frameConsts<>+1157(SB)/1, $0x20
+DATA frameConsts<>+1158(SB)/1, $0x20
+DATA frameConsts<>+1159(SB)/1, $0x20
+DATA frameConsts<>+1160(SB)/1, $0x20
+DATA frameConsts<>+1161(SB)/1, $0x20
+DATA frameConsts<>+1162(SB)/1, $0x20
+DATA frameConsts<>+1163(SB)/1, $0x20
+DATA frameConsts<>+1164(SB)/1, $0x20
+DATA frameConsts<>+1165(SB)/1, $0x20
+DATA frameConsts<>+1166(SB)/1, $0x20
+DATA frameConsts<>+1167(SB)/1, $0x20
+DATA frameConsts<>+1168(SB)/1, $0x20
+DATA frameConsts<>+1169(SB)/1, $0x20
+DATA frameConsts<>+1170(SB)/1, $0x20
+DATA frameConsts<>+1171(SB)/1, $0x20
+DATA frameConsts<>+1172(SB)/1, $0x20
+DATA frameConsts<>+1173(SB)/1, $0x20
+DATA frameConsts<>+1174(SB)/1, $0x20
+DATA frameConsts<>+1175(SB)/1, $0x20
+DATA frameConsts<>+1176(SB)/1, $0x20
+DATA frameConsts<>+1177(SB)/1, $0x20
+DATA frameConsts<>+1178(SB)/1, $0x20
+DATA frameConsts<>+1179(SB)/1, $0x20
+DATA frameConsts<>+1180(SB)/1, $0x20
+DATA frameConsts<>+1181(SB)/1, $0x20
+DATA frameConsts<>+1182(SB)/1, $0x20
+DATA frameConsts<>+1183(SB)/1, $0x20
+DATA frameConsts<>+1184(SB)/1, $0x20
+DATA frameConsts<>+1185(SB)/1, $0x20
+DATA frameConsts<>+1186(SB)/1, $0x20
+DATA frameConsts<>+1187(SB)/1, $0x20
+DATA frameConsts<>+1188(SB)/1, $0x20
+DATA frameConsts<>+1189(SB)/1, $0x20
+DATA frameConsts<>+1190(SB)/1, $0x20
+DATA frameConsts<>+1191(SB)/1, $0x20
+DATA frameConsts<>+1192(SB)/1, $0x20
+DATA frameConsts<>+1193(SB)/1, $0x20
+DATA frameConsts<>+1194(SB)/1, $0x20
+DATA frameConsts<>+1195(SB)/1, $0x20
+DATA frameConsts<>+1196(SB)/1, $0x20
+DATA frameConsts<>+1197(SB)/1, $0x20
+DATA frameConsts<>+1198(SB)/1, $0x20
+DATA frameConsts<>+1199(SB)/1, $0x20
+DATA frameConsts<>+1200(SB)/1, $0x20
+DATA frameConsts<>+1201(SB)/1, $0x20
+DATA frameConsts<>+1202(SB)/1, $0x20
+DATA frameConsts<>+1203(SB)/1, $0x20
+DATA frameConsts<>+1204(SB)/1, $0x20
+DATA frameConsts<>+1205(SB)/1, $0x20
+DATA frameConsts<>+1206(SB)/1, $0x20
+DATA frameConsts<>+1207(SB)/1, $0x20
+DATA frameConsts<>+1208(SB)/1, $0x20
+DATA frameConsts<>+1209(SB)/1, $0x20
+DATA frameConsts<>+1210(SB)/1, $0x20
+DATA frameConsts<>+1211(SB)/1, $0x20
+DATA frameConsts<>+1212(SB)/1, $0x20
+DATA frameConsts<>+1213(SB)/1, $0x20
+DATA frameConsts<>+1214(SB)/1, $0x20
+DATA frameConsts<>+1215(SB)/1, $0x20
+DATA frameConsts<>+1216(SB)/1, $0xff
+DATA frameConsts<>+1217(SB)/1, $0xff
+DATA frameConsts<>+1218(SB)/1, $0xff
+DATA frameConsts<>+1219(SB)/1, $0xff
+DATA frameConsts<>+1220(SB)/1, $0xff
+DATA frameConsts<>+1221(SB)/1, $0xff
+DATA frameConsts<>+1222(SB)/1, $0xff
+DATA frameConsts<>+1223(SB)/1, $0xff
+DATA frameConsts<>+1224(SB)/1, $0xff
+DATA frameConsts<>+1225(SB)/1, $0xff
+DATA frameConsts<>+1226(SB)/1, $0xff
+DATA frameConsts<>+1227(SB)/1, $0xff
+DATA frameConsts<>+1228(SB)/1, $0xff
+DATA frameConsts<>+1229(SB)/1, $0xff
+DATA frameConsts<>+1230(SB)/1, $0xff
+DATA frameConsts<>+1231(SB)/1, $0xff
+DATA frameConsts<>+1232(SB)/1, $0xff
+DATA frameConsts<>+1233(SB)/1, $0xff
+DATA frameConsts<>+1234(SB)/1, $0xff
+DATA frameConsts<>+1235(SB)/1, $0xff
+DATA frameConsts<>+1236(SB)/1, $0xff
+DATA frameConsts<>+1237(SB)/1, $0xff
+DATA frameConsts<>+1238(SB)/1, $0xff
+DATA frameConsts<>+1239(SB)/1, $0xff
+DATA frameConsts<>+1240(SB)/1, $0xff
+DATA frameConsts<>+1241(SB)/1, $0xff
+DATA frameConsts<>+1242(SB)/1, $0xff
+DATA frameConsts<>+1243(SB)/1, $0xff
+DATA frameConsts<>+1244(SB)/1, $0xff
+DATA frameConsts<>+1245(SB)/1, $0xff
+DATA frameConsts<>+1246(SB)/1, $0xff
+DATA frameConsts<>+1247(SB)/1, $0xff
+DATA frameConsts<>+1248(SB)/1, $0xff
+DATA frameConsts<>+1249(SB)/1, $0xff
+DATA frameConsts<>+1250(SB)/1, $0xff
+DATA frameConsts<>+1251(SB)/1, $0xff
+DATA frameConsts<>+1252(SB)/1, $0xff
+DATA frameConsts<>+1253(SB)/1, $0xff
+DATA frameConsts<>+1254(SB)/1, $0xff
+DATA frameConsts<>+1255(SB)/1, $0xff
+DATA frameConsts<>+1256(SB)/1, $0xff
+DATA frameConsts<>+1257(SB)/1, $0xff
+DATA frameConsts<>+1258(SB)/1, $0xff
+DATA frameConsts<>+1259(SB)/1, $0xff
+DATA frameConsts<>+1260(SB)/1, $0xff
+DATA frameConsts<>+1261(SB)/1, $0xff
+DATA frameConsts<>+1262(SB)/1, $0xff
+DATA frameConsts<>+1263(SB)/1, $0xff
+DATA frameConsts<>+1264(SB)/1, $0xff
+DATA frameConsts<>+1265(SB)/1, $0xff
+DATA frameConsts<>+1266(SB)/1, $0xff
+DATA frameConsts<>+1267(SB)/1, $0xff
+DATA frameConsts<>+1268(SB)/1, $0xff
+DATA frameConsts<>+1269(SB)/1, $0xff
+DATA frameConsts<>+1270(SB)/1, $0xff
+DATA frameConsts<>+1271(SB)/1, $0xff
+DATA frameConsts<>+1272(SB)/1, $0xff
+DATA frameConsts<>+1273(SB)/1, $0xff
+DATA frameConsts<>+1274(SB)/1, $0xff
+DATA frameConsts<>+1275(SB)/1, $0xff
+DATA frameConsts<>+1276(SB)/1, $0xff
+DATA frameConsts<>+1277(SB)/1, $0xff
+DATA frameConsts<>+1278(SB)/1, $0xff
+DATA frameConsts<>+1279(SB)/1, $0xff
+DATA frameConsts<>+1280(SB)/1, $0x00
+DATA frameConsts<>+1281(SB)/1, $0x00
+DATA frameConsts<>+1282(SB)/1, $0x00
+DATA frameConsts<>+1283(SB)/1, $0x00
+DATA frameConsts<>+1284(SB)/1, $0x00
+DATA frameConsts<>+1285(SB)/1, $0x00
+DATA frameConsts<>+1286(SB)/1, $0x00
+DATA frameConsts<>+1287(SB)/1, $0x00
+DATA frameConsts<>+1288(SB)/1, $0x00
+DATA frameConsts<>+1289(SB)/1, $0x00
+DATA frameConsts<>+1290(SB)/1, $0x00
+DATA frameConsts<>+1291(SB)/1, $0x00
+DATA frameConsts<>+1292(SB)/1, $0x00
+DATA frameConsts<>+1293(SB)/1, $0x00
+DATA frameConsts<>+1294(SB)/1, $0x00
+DATA frameConsts<>+1295(SB)/1, $0x00
+DATA frameConsts<>+1296(SB)/1, $0x00
+DATA frameConsts<>+1297(SB)/1, $0x00
+DATA frameConsts<>+1298(SB)/1, $0x00
+DATA frameConsts<>+1299(SB)/1, $0x00
+DATA frameConsts<>+1300(SB)/1, $0x00
+DATA frameConsts<>+1301(SB)/1, $0x00
+DATA frameConsts<>+1302(SB)/1, $0x00
+DATA frameConsts<>+1303(SB)/1, $0x00
+DATA frameConsts<>+1304(SB)/1, $0x00
+DATA frameConsts<>+1305(SB)/1, $0x00
+DATA frameConsts<>+1306(SB)/1, $0x00
+DATA frameConsts<>+1307(SB)/1, $0x00
+DATA frameConsts<>+1308(SB)/1, $0x00
+DATA frameConsts<>+1309(SB)/1, $0x00
+DATA frameConsts<>+1310(SB)/1, $0x00
+DATA frameConsts<>+1311(SB)/1, $0x00
+DATA frameConsts<>+1312(SB)/1, $0x00
+DATA frameConsts<>+1313(SB)/1, $0x00
+DATA frameConsts<>+1314(SB)/1, $0x00
+DATA frameConsts<>+1315(SB)/1, $0x00
+DATA frameConsts<>+1316(SB)/1, $0x00
+DATA frameConsts<>+1317(SB)/1, $0x00
+DATA frameConsts<>+1318(SB)/1, $0x00
+DATA frameConsts<>+1319(SB)/1, $0x00
+DATA frameConsts<>+1320(SB)/1, $0x00
+DATA frameConsts<>+1321(SB)/1, $0x00
+DATA frameConsts<>+1322(SB)/1, $0x00
+DATA frameConsts<>+1323(SB)/1, $0x00
+DATA frameConsts<>+1324(SB)/1, $0x00
+DATA frameConsts<>+1325(SB)/1, $0x00
+DATA frameConsts<>+1326(SB)/1, $0x00
+DATA frameConsts<>+1327(SB)/1, $0x00
+DATA frameConsts<>+1328(SB)/1, $0x00
+DATA frameConsts<>+1329(SB)/1, $0x00
+DATA frameConsts<>+1330(SB)/1, $0x00
+DATA frameConsts<>+1331(SB)/1, $0x00
+DATA frameConsts<>+1332(SB)/1, $0x00
+DATA frameConsts<>+1333(SB)/1, $0x00
+DATA frameConsts<>+1334(SB)/1, $0x00
+DATA frameConsts<>+1335(SB)/1, $0x00
+DATA frameConsts<>+1336(SB)/1, $0x00
+DATA frameConsts<>+1337(SB)/1, $0x00
+DATA frameConsts<>+1338(SB)/1, $0x00
+DATA frameConsts<>+1339(SB)/1, $0x00
+DATA frameConsts<>+1340(SB)/1, $0x00
+DATA frameConsts<>+1341(SB)/1, $0x00
+DATA frameConsts<>+1342(SB)/1, $0x00
+DATA frameConsts<>+1343(SB)/1, $0x00
+GLOBL frameConsts<>(SB), RODATA|NOPTR, $1344
 
-// func stage1AVX512(src []byte, bits []uint64) bool
-// Requires: AVX, AVX512BW, AVX512F, BMI, BMI2, PCLMULQDQ
-TEXT ·stage1AVX512(SB), NOSPLIT, $0-49
+// func stage1AVX512(src []byte, idx []uint32) int
+// Requires: AVX, AVX512BW, AVX512F, BMI, BMI2, PCLMULQDQ, POPCNT
+TEXT ·stage1AVX512(SB), NOSPLIT, $8-56
 	MOVQ      src_base+0(FP), AX
-	MOVQ      src_len+8(FP), CX
-	SHRQ      $0x06, CX
-	MOVQ      bits_base+24(FP), DX
+	MOVQ      idx_base+24(FP), CX
+	XORQ      DX, DX
 	XORQ      BX, BX
 	XORQ      SI, SI
 	XORQ      DI, DI
 	XORQ      R8, R8
-	MOVQ      $-1, R9
-	VMOVQ     R9, X0
-	VMOVDQU64 frameConsts<>+384(SB), Z2
-	VMOVDQU64 frameConsts<>+448(SB), Z3
-	VMOVDQU64 frameConsts<>+512(SB), Z4
-	VMOVDQU64 frameConsts<>+640(SB), Z5
-	VMOVDQU64 frameConsts<>+1024(SB), Z6
+	XORQ      R9, R9
+	MOVQ      src_len+8(FP), R10
+	ANDQ      $-64, R10
+	MOVQ      R10, (SP)
+	MOVQ      $-1, R10
+	VMOVQ     R10, X0
+	VMOVDQU64 frameConsts<>+512(SB), Z2
+	VMOVDQU64 frameConsts<>+576(SB), Z3
+	VMOVDQU64 frameConsts<>+640(SB), Z4
+	VMOVDQU64 frameConsts<>+768(SB), Z5
+	VMOVDQU64 frameConsts<>+1152(SB), Z6
 	VMOVDQU64 frameConsts<>+0(SB), Z7
 	VMOVDQU64 frameConsts<>+64(SB), Z8
 	VMOVDQU64 frameConsts<>+128(SB), Z9
 	VMOVDQU64 frameConsts<>+192(SB), Z10
 	VMOVDQU64 frameConsts<>+256(SB), Z11
-	VMOVDQU64 frameConsts<>+704(SB), Z12
-	VMOVDQU64 frameConsts<>+768(SB), Z13
-	VMOVDQU64 frameConsts<>+832(SB), Z14
-	VMOVDQU64 frameConsts<>+320(SB), Z15
-	VMOVDQU64 frameConsts<>+896(SB), Z16
-	VMOVDQU64 frameConsts<>+960(SB), Z17
-	VPXORQ    Z18, Z18, Z18
-	VPXORQ    Z19, Z19, Z19
+	VMOVDQU64 frameConsts<>+832(SB), Z12
+	VMOVDQU64 frameConsts<>+896(SB), Z13
+	VMOVDQU64 frameConsts<>+960(SB), Z14
+	VMOVDQU64 frameConsts<>+448(SB), Z15
+	VMOVDQU64 frameConsts<>+1024(SB), Z16
+	VMOVDQU64 frameConsts<>+1088(SB), Z17
+	VMOVDQU64 frameConsts<>+320(SB), Z18
+	VMOVDQU64 frameConsts<>+384(SB), Z19
+	VPXORQ    Z20, Z20, Z20
+	VPXORQ    Z21, Z21, Z21
 
 loop:
-	TESTQ     CX, CX
-	JZ        tail
-	VMOVDQU64 (AX), Z20
+	CMPQ      DX, (SP)
+	JAE       tail
+	VMOVDQU64 (AX), Z22
 	JMP       body
 
 tail:
-	MOVQ      src_len+8(FP), R9
-	ANDQ      $0x3f, R9
-	MOVQ      $-1, R10
-	BZHIQ     R9, R10, R10
-	KMOVQ     R10, K1
-	VMOVDQA64 Z6, Z20
-	VMOVDQU8  (AX), K1, Z20
+	MOVQ      src_len+8(FP), R10
+	ANDQ      $0x3f, R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVQ     R11, K1
+	VMOVDQA64 Z6, Z22
+	VMOVDQU8  (AX), K1, Z22
 
 body:
-	VPCMPEQB Z2, Z20, K1
-	VPCMPEQB Z3, Z20, K2
-	VPCMPUB  $0x01, Z4, Z20, K3
-	VPSRLW   $0x04, Z20, Z21
-	VPANDQ   Z5, Z21, Z21
-	KMOVQ    K2, R9
-	MOVQ     R9, R10
-	ORQ      BX, R10
-	ORQ      SI, R10
+	VPCMPEQB Z2, Z22, K1
+	VPCMPEQB Z3, Z22, K2
+	VPCMPUB  $0x01, Z4, Z22, K3
+	VPSRLW   $0x04, Z22, Z23
+	VPANDQ   Z5, Z23, Z23
+	KMOVQ    K2, R10
+	MOVQ     R10, R11
+	ORQ      BX, R11
+	ORQ      SI, R11
 	JNZ      escapes
-	XORQ     R10, R10
+	XORQ     R11, R11
 	JMP      escaped
 
 escapes:
 	// simdjson's escape scanner: odd-length backslash runs escape the next byte.
-	ANDNQ R9, BX, R10
+	ANDNQ R10, BX, R11
+	MOVQ  R11, R12
+	SHLQ  $0x01, R12
+	MOVQ  $0xaaaaaaaaaaaaaaaa, R13
+	ORQ   R13, R12
+	SUBQ  R11, R12
+	XORQ  R13, R12
 	MOVQ  R10, R11
-	SHLQ  $0x01, R11
-	MOVQ  $0xaaaaaaaaaaaaaaaa, R12
-	ORQ   R12, R11
-	SUBQ  R10, R11
+	ORQ   BX, R11
 	XORQ  R12, R11
-	MOVQ  R9, R10
-	ORQ   BX, R10
-	XORQ  R11, R10
-	ANDQ  R9, R11
-	SHRQ  $0x3f, R11
-	MOVQ  R11, BX
+	ANDQ  R10, R12
+	SHRQ  $0x3f, R12
+	MOVQ  R12, BX
 
 	// An escaped byte must be one of "\/bfnrtu.
-	VPANDQ   Z5, Z20, Z22
-	VPSHUFB  Z22, Z7, Z1
-	VPSHUFB  Z21, Z8, Z22
-	VPANDQ   Z22, Z1, Z1
+	VPANDQ   Z5, Z22, Z24
+	VPSHUFB  Z24, Z7, Z1
+	VPSHUFB  Z23, Z8, Z24
+	VPANDQ   Z24, Z1, Z1
 	VPTESTMB Z16, Z1, K2
-	KMOVQ    K2, R11
-	ANDNQ    R10, R11, R11
-	ORQ      R11, R8
+	KMOVQ    K2, R10
+	ANDNQ    R11, R10, R10
+	ORQ      R10, R8
 	VPMOVB2M Z1, K2
-	KMOVQ    K2, R11
-	ANDQ     R10, R11
-	MOVQ     R11, R12
+	KMOVQ    K2, R10
+	ANDQ     R11, R10
+	MOVQ     R10, R12
 	SHLQ     $0x01, R12
 	ORQ      R12, SI
 	SHLQ     $0x01, R12
@@ -1322,165 +1455,275 @@ escapes:
 	KMOVQ    K2, R12
 	ANDNQ    SI, R12, R12
 	ORQ      R12, R8
-	MOVQ     R11, SI
-	SHRQ     $0x3c, SI
-	MOVQ     SI, R12
+	SHRQ     $0x3c, R10
+	MOVQ     R10, R12
 	SHRQ     $0x01, R12
-	ORQ      R12, SI
-	MOVQ     SI, R12
+	ORQ      R12, R10
+	MOVQ     R10, R12
 	SHRQ     $0x02, R12
-	ORQ      R12, SI
+	ORQ      R12, R10
+	MOVQ     R10, SI
 
 escaped:
-	KMOVQ K1, R11
-	ANDNQ R11, R10, R11
-	MOVQ  R11, (DX)
-	MOVQ  R9, 8(DX)
+	KMOVQ K1, R10
+	ANDNQ R10, R11, R10
 
 	// Inside strings: prefix XOR of the quotes (carry-less multiply by all ones).
-	VMOVQ      R11, X1
+	VMOVQ      R10, X1
 	VPCLMULQDQ $0x00, X0, X1, X1
-	VMOVQ      X1, R9
-	XORQ       DI, R9
-	MOVQ       R9, DI
+	VMOVQ      X1, R11
+	XORQ       DI, R11
+	MOVQ       R11, DI
 	SARQ       $0x3f, DI
-	KMOVQ      K3, R10
-	ANDQ       R9, R10
-	ORQ        R10, R8
+	KMOVQ      K3, R12
+	ANDQ       R11, R12
+	ORQ        R12, R8
+	VPSHUFB    Z22, Z19, Z1
+	VPORQ      Z4, Z22, Z24
+	VPCMPEQB   Z24, Z1, K1
+	KMOVQ      K1, R12
+	VPSHUFB    Z22, Z18, Z1
+	VPCMPEQB   Z22, Z1, K1
+	KMOVQ      K1, R13
+	ORQ        R12, R13
+	NOTQ       R13
+	ANDNQ      R13, R10, R14
+	MOVQ       R14, R15
+	SHRQ       $0x3f, R15
+	SHLQ       $0x01, R14
+	ORQ        R9, R14
+	MOVQ       R15, R9
+	ANDNQ      R13, R14, R13
+	ORQ        R12, R13
+	XORQ       R10, R11
+	ANDNQ      R13, R11, R13
+	POPCNTQ    R13, R10
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, (CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 4(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 8(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 12(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 16(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 20(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 24(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 28(CX)
+	BLSRQ      R13, R13
+	CMPQ       R10, $0x08
+	JBE        flatDone
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 32(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 36(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 40(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 44(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 48(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 52(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 56(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 60(CX)
+	BLSRQ      R13, R13
+	CMPQ       R10, $0x10
+	JBE        flatDone
+	LEAQ       64(CX), R11
+
+flatRest:
+	TZCNTQ R13, R12
+	ADDQ   DX, R12
+	MOVL   R12, (R11)
+	BLSRQ  R13, R13
+	ADDQ   $0x04, R11
+	TESTQ  R13, R13
+	JNZ    flatRest
+
+flatDone:
+	LEAQ (CX)(R10*4), CX
 
 	// UTF-8: an ASCII block only has to start after complete sequences.
-	VPMOVB2M Z20, K1
+	VPMOVB2M Z22, K1
 	KORTESTQ K1, K1
 	JNZ      utf8
-	VPSUBUSB Z15, Z18, Z1
-	VPORQ    Z1, Z19, Z19
-	VPXORQ   Z18, Z18, Z18
+	VPSUBUSB Z15, Z20, Z1
+	VPORQ    Z1, Z21, Z21
+	VPXORQ   Z20, Z20, Z20
 	JMP      next
 
 utf8:
-	VALIGNQ    $0x06, Z18, Z20, Z1
-	VPALIGNR   $0x0f, Z1, Z20, Z18
-	VPALIGNR   $0x0e, Z1, Z20, Z22
-	VPALIGNR   $0x0d, Z1, Z20, Z1
-	VPSRLW     $0x04, Z18, Z23
-	VPANDQ     Z5, Z23, Z23
-	VPSHUFB    Z23, Z9, Z23
-	VPANDQ     Z5, Z18, Z18
-	VPSHUFB    Z18, Z10, Z18
-	VPSHUFB    Z21, Z11, Z21
-	VPTERNLOGD $0x80, Z23, Z18, Z21
-	VPSUBUSB   Z12, Z22, Z22
+	VALIGNQ    $0x06, Z20, Z22, Z1
+	VPALIGNR   $0x0f, Z1, Z22, Z20
+	VPALIGNR   $0x0e, Z1, Z22, Z24
+	VPALIGNR   $0x0d, Z1, Z22, Z1
+	VPSRLW     $0x04, Z20, Z25
+	VPANDQ     Z5, Z25, Z25
+	VPSHUFB    Z25, Z9, Z25
+	VPANDQ     Z5, Z20, Z20
+	VPSHUFB    Z20, Z10, Z20
+	VPSHUFB    Z23, Z11, Z23
+	VPTERNLOGD $0x80, Z25, Z20, Z23
+	VPSUBUSB   Z12, Z24, Z24
 	VPSUBUSB   Z13, Z1, Z1
-	VPTERNLOGD $0xa8, Z14, Z22, Z1
-	VPXORQ     Z1, Z21, Z21
-	VPORQ      Z21, Z19, Z19
-	VMOVDQA64  Z20, Z18
+	VPTERNLOGD $0xa8, Z14, Z24, Z1
+	VPXORQ     Z1, Z23, Z23
+	VPORQ      Z23, Z21, Z21
+	VMOVDQA64  Z22, Z20
 
 next:
 	ADDQ     $0x40, AX
-	ADDQ     $0x10, DX
-	DECQ     CX
-	JNS      loop
-	VPSUBUSB Z15, Z18, Z0
-	VPORQ    Z0, Z19, Z19
-	VPTESTMQ Z19, Z19, K1
+	ADDQ     $0x40, DX
+	CMPQ     DX, (SP)
+	JBE      loop
+	VPSUBUSB Z15, Z20, Z0
+	VPORQ    Z0, Z21, Z21
+	VPTESTMQ Z21, Z21, K1
 	KMOVQ    K1, AX
 	ORQ      AX, R8
-	SETEQ    AL
 	VZEROUPPER
-	MOVB     AL, ret+48(FP)
+	JNZ      fail
+	MOVQ     idx_base+24(FP), AX
+	SUBQ     AX, CX
+	SHRQ     $0x02, CX
+	MOVQ     CX, ret+48(FP)
 	RET
 
-// func stage1AVX2(src []byte, bits []uint64) bool
-// Requires: AVX, AVX2, BMI, PCLMULQDQ
-TEXT ·stage1AVX2(SB), NOSPLIT, $64-49
+fail:
+	MOVQ $-1, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func stage1AVX2(src []byte, idx []uint32) int
+// Requires: AVX, AVX2, BMI, PCLMULQDQ, POPCNT
+TEXT ·stage1AVX2(SB), NOSPLIT, $72-56
 	MOVQ  src_base+0(FP), AX
-	MOVQ  src_len+8(FP), CX
-	SHRQ  $0x06, CX
-	MOVQ  bits_base+24(FP), DX
+	MOVQ  idx_base+24(FP), CX
+	XORQ  DX, DX
 	XORQ  BX, BX
 	XORQ  SI, SI
 	XORQ  DI, DI
 	XORQ  R8, R8
-	MOVQ  $-1, R9
-	VMOVQ R9, X0
+	XORQ  R9, R9
+	MOVQ  src_len+8(FP), R10
+	ANDQ  $-64, R10
+	MOVQ  R10, (SP)
+	MOVQ  $-1, R10
+	VMOVQ R10, X0
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
 
 loop:
-	TESTQ   CX, CX
-	JZ      tail
+	CMPQ    DX, (SP)
+	JAE     tail
 	VMOVDQU (AX), Y4
 	VMOVDQU 32(AX), Y5
 	JMP     body
 
 tail:
-	MOVQ    src_len+8(FP), R9
-	ANDQ    $0x3f, R9
-	VMOVDQU frameConsts<>+1056(SB), Y4
-	VMOVDQU frameConsts<>+1056(SB), Y5
-	TESTQ   R9, R9
+	MOVQ    src_len+8(FP), R10
+	ANDQ    $0x3f, R10
+	VMOVDQU frameConsts<>+1184(SB), Y4
+	VMOVDQU frameConsts<>+1184(SB), Y5
+	TESTQ   R10, R10
 	JZ      body
-	MOVQ    AX, R10
-	ANDQ    $0x00000fff, R10
-	CMPQ    R10, $0x00000fc0
+	MOVQ    AX, R11
+	ANDQ    $0x00000fff, R11
+	CMPQ    R11, $0x00000fc0
 	JA      copy
 
 	// 64 bytes from the tail stay in its page: blend the bytes past it with spaces.
-	LEAQ      frameConsts<>+1152(SB), R10
-	SUBQ      R9, R10
-	VMOVDQU   (R10), Y1
+	LEAQ      frameConsts<>+1280(SB), R11
+	SUBQ      R10, R11
+	VMOVDQU   (R11), Y1
 	VPBLENDVB Y1, (AX), Y4, Y4
-	VMOVDQU   32(R10), Y1
+	VMOVDQU   32(R11), Y1
 	VPBLENDVB Y1, 32(AX), Y5, Y5
 	JMP       body
 
 copy:
-	VMOVDQU Y4, (SP)
-	VMOVDQU Y5, 32(SP)
-	XORQ    R10, R10
+	VMOVDQU Y4, 8(SP)
+	VMOVDQU Y5, 40(SP)
+	XORQ    R11, R11
 
 copyByte:
-	MOVB    (AX)(R10*1), R11
-	MOVB    R11, (SP)(R10*1)
-	INCQ    R10
-	CMPQ    R10, R9
+	MOVB    (AX)(R11*1), R12
+	MOVB    R12, 8(SP)(R11*1)
+	INCQ    R11
+	CMPQ    R11, R10
 	JB      copyByte
-	VMOVDQU (SP), Y4
-	VMOVDQU 32(SP), Y5
+	VMOVDQU 8(SP), Y4
+	VMOVDQU 40(SP), Y5
 
 body:
-	VPCMPEQB  frameConsts<>+480(SB), Y4, Y1
-	VPMOVMSKB Y1, R9
-	VPCMPEQB  frameConsts<>+480(SB), Y5, Y1
+	VPCMPEQB  frameConsts<>+608(SB), Y4, Y1
 	VPMOVMSKB Y1, R10
-	SHLQ      $0x20, R10
-	ORQ       R10, R9
-	MOVQ      R9, R10
-	ORQ       BX, R10
-	ORQ       SI, R10
+	VPCMPEQB  frameConsts<>+608(SB), Y5, Y1
+	VPMOVMSKB Y1, R11
+	SHLQ      $0x20, R11
+	ORQ       R11, R10
+	MOVQ      R10, R11
+	ORQ       BX, R11
+	ORQ       SI, R11
 	JNZ       escapes
-	XORQ      R10, R10
+	XORQ      R11, R11
 	JMP       escaped
 
 escapes:
 	// simdjson's escape scanner: odd-length backslash runs escape the next byte.
-	ANDNQ R9, BX, R10
+	ANDNQ R10, BX, R11
+	MOVQ  R11, R12
+	SHLQ  $0x01, R12
+	MOVQ  $0xaaaaaaaaaaaaaaaa, R13
+	ORQ   R13, R12
+	SUBQ  R11, R12
+	XORQ  R13, R12
 	MOVQ  R10, R11
-	SHLQ  $0x01, R11
-	MOVQ  $0xaaaaaaaaaaaaaaaa, R12
-	ORQ   R12, R11
-	SUBQ  R10, R11
+	ORQ   BX, R11
 	XORQ  R12, R11
-	MOVQ  R9, R10
-	ORQ   BX, R10
-	XORQ  R11, R10
-	ANDQ  R9, R11
-	SHRQ  $0x3f, R11
-	MOVQ  R11, BX
+	ANDQ  R10, R12
+	SHRQ  $0x3f, R12
+	MOVQ  R12, BX
 
 	// An escaped byte must be one of "\/bfnrtu.
-	VMOVDQU   frameConsts<>+672(SB), Y7
+	VMOVDQU   frameConsts<>+800(SB), Y7
 	VPAND     Y7, Y4, Y1
 	VPSRLW    $0x04, Y4, Y6
 	VPAND     Y7, Y6, Y6
@@ -1489,7 +1732,7 @@ escapes:
 	VMOVDQU   frameConsts<>+96(SB), Y7
 	VPSHUFB   Y6, Y7, Y6
 	VPAND     Y1, Y6, Y7
-	VMOVDQU   frameConsts<>+672(SB), Y8
+	VMOVDQU   frameConsts<>+800(SB), Y8
 	VPAND     Y8, Y5, Y1
 	VPSRLW    $0x04, Y5, Y6
 	VPAND     Y8, Y6, Y6
@@ -1498,25 +1741,25 @@ escapes:
 	VMOVDQU   frameConsts<>+96(SB), Y8
 	VPSHUFB   Y6, Y8, Y6
 	VPAND     Y1, Y6, Y8
-	VPAND     frameConsts<>+928(SB), Y7, Y1
-	VPCMPEQB  frameConsts<>+1184(SB), Y1, Y1
-	VPMOVMSKB Y1, R11
-	VPAND     frameConsts<>+928(SB), Y8, Y1
-	VPCMPEQB  frameConsts<>+1184(SB), Y1, Y1
+	VPAND     frameConsts<>+1056(SB), Y7, Y1
+	VPCMPEQB  frameConsts<>+1312(SB), Y1, Y1
+	VPMOVMSKB Y1, R10
+	VPAND     frameConsts<>+1056(SB), Y8, Y1
+	VPCMPEQB  frameConsts<>+1312(SB), Y1, Y1
 	VPMOVMSKB Y1, R12
 	SHLQ      $0x20, R12
-	ORQ       R12, R11
-	NOTQ      R11
-	ANDNQ     R10, R11, R11
-	ORQ       R11, R8
+	ORQ       R12, R10
+	NOTQ      R10
+	ANDNQ     R11, R10, R10
+	ORQ       R10, R8
 	VMOVDQU   Y7, Y1
-	VPMOVMSKB Y1, R11
+	VPMOVMSKB Y1, R10
 	VMOVDQU   Y8, Y1
 	VPMOVMSKB Y1, R12
 	SHLQ      $0x20, R12
-	ORQ       R12, R11
-	ANDQ      R10, R11
-	MOVQ      R11, R12
+	ORQ       R12, R10
+	ANDQ      R11, R10
+	MOVQ      R10, R12
 	SHLQ      $0x01, R12
 	ORQ       R12, SI
 	SHLQ      $0x01, R12
@@ -1525,61 +1768,175 @@ escapes:
 	ORQ       R12, SI
 	SHLQ      $0x01, R12
 	ORQ       R12, SI
-	VPAND     frameConsts<>+992(SB), Y7, Y1
-	VPCMPEQB  frameConsts<>+1184(SB), Y1, Y1
+	VPAND     frameConsts<>+1120(SB), Y7, Y1
+	VPCMPEQB  frameConsts<>+1312(SB), Y1, Y1
 	VPMOVMSKB Y1, R12
-	VPAND     frameConsts<>+992(SB), Y8, Y1
-	VPCMPEQB  frameConsts<>+1184(SB), Y1, Y1
+	VPAND     frameConsts<>+1120(SB), Y8, Y1
+	VPCMPEQB  frameConsts<>+1312(SB), Y1, Y1
 	VPMOVMSKB Y1, R13
 	SHLQ      $0x20, R13
 	ORQ       R13, R12
 	NOTQ      R12
 	ANDNQ     SI, R12, R12
 	ORQ       R12, R8
-	MOVQ      R11, SI
-	SHRQ      $0x3c, SI
-	MOVQ      SI, R12
+	SHRQ      $0x3c, R10
+	MOVQ      R10, R12
 	SHRQ      $0x01, R12
-	ORQ       R12, SI
-	MOVQ      SI, R12
+	ORQ       R12, R10
+	MOVQ      R10, R12
 	SHRQ      $0x02, R12
-	ORQ       R12, SI
+	ORQ       R12, R10
+	MOVQ      R10, SI
 
 escaped:
-	VPCMPEQB  frameConsts<>+416(SB), Y4, Y1
-	VPMOVMSKB Y1, R11
-	VPCMPEQB  frameConsts<>+416(SB), Y5, Y1
+	VPCMPEQB  frameConsts<>+544(SB), Y4, Y1
+	VPMOVMSKB Y1, R10
+	VPCMPEQB  frameConsts<>+544(SB), Y5, Y1
 	VPMOVMSKB Y1, R12
 	SHLQ      $0x20, R12
-	ORQ       R12, R11
-	ANDNQ     R11, R10, R11
-	MOVQ      R11, (DX)
-	MOVQ      R9, 8(DX)
+	ORQ       R12, R10
+	ANDNQ     R10, R11, R10
 
 	// Inside strings: prefix XOR of the quotes (carry-less multiply by all ones).
-	VMOVQ      R11, X1
+	VMOVQ      R10, X1
 	VPCLMULQDQ $0x00, X0, X1, X1
-	VMOVQ      X1, R9
-	XORQ       DI, R9
-	MOVQ       R9, DI
+	VMOVQ      X1, R11
+	XORQ       DI, R11
+	MOVQ       R11, DI
 	SARQ       $0x3f, DI
-	VPMINUB    frameConsts<>+608(SB), Y4, Y1
+	VPMINUB    frameConsts<>+736(SB), Y4, Y1
 	VPCMPEQB   Y4, Y1, Y1
-	VPMOVMSKB  Y1, R10
-	VPMINUB    frameConsts<>+608(SB), Y5, Y1
+	VPMOVMSKB  Y1, R12
+	VPMINUB    frameConsts<>+736(SB), Y5, Y1
 	VPCMPEQB   Y5, Y1, Y1
-	VPMOVMSKB  Y1, R11
-	SHLQ       $0x20, R11
-	ORQ        R11, R10
-	ANDQ       R9, R10
-	ORQ        R10, R8
+	VPMOVMSKB  Y1, R13
+	SHLQ       $0x20, R13
+	ORQ        R13, R12
+	ANDQ       R11, R12
+	ORQ        R12, R8
+	VMOVDQU    frameConsts<>+416(SB), Y1
+	VPSHUFB    Y4, Y1, Y1
+	VPOR       frameConsts<>+672(SB), Y4, Y6
+	VPCMPEQB   Y6, Y1, Y1
+	VPMOVMSKB  Y1, R12
+	VMOVDQU    frameConsts<>+416(SB), Y1
+	VPSHUFB    Y5, Y1, Y1
+	VPOR       frameConsts<>+672(SB), Y5, Y6
+	VPCMPEQB   Y6, Y1, Y1
+	VPMOVMSKB  Y1, R13
+	SHLQ       $0x20, R13
+	ORQ        R13, R12
+	VMOVDQU    frameConsts<>+352(SB), Y1
+	VPSHUFB    Y4, Y1, Y1
+	VPCMPEQB   Y4, Y1, Y1
+	VPMOVMSKB  Y1, R13
+	VMOVDQU    frameConsts<>+352(SB), Y1
+	VPSHUFB    Y5, Y1, Y1
+	VPCMPEQB   Y5, Y1, Y1
+	VPMOVMSKB  Y1, R14
+	SHLQ       $0x20, R14
+	ORQ        R14, R13
+	ORQ        R12, R13
+	NOTQ       R13
+	ANDNQ      R13, R10, R14
+	MOVQ       R14, R15
+	SHRQ       $0x3f, R15
+	SHLQ       $0x01, R14
+	ORQ        R9, R14
+	MOVQ       R15, R9
+	ANDNQ      R13, R14, R13
+	ORQ        R12, R13
+	XORQ       R10, R11
+	ANDNQ      R13, R11, R13
+	POPCNTQ    R13, R10
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, (CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 4(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 8(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 12(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 16(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 20(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 24(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 28(CX)
+	BLSRQ      R13, R13
+	CMPQ       R10, $0x08
+	JBE        flatDone
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 32(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 36(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 40(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 44(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 48(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 52(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 56(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 60(CX)
+	BLSRQ      R13, R13
+	CMPQ       R10, $0x10
+	JBE        flatDone
+	LEAQ       64(CX), R11
+
+flatRest:
+	TZCNTQ R13, R12
+	ADDQ   DX, R12
+	MOVL   R12, (R11)
+	BLSRQ  R13, R13
+	ADDQ   $0x04, R11
+	TESTQ  R13, R13
+	JNZ    flatRest
+
+flatDone:
+	LEAQ (CX)(R10*4), CX
 
 	// UTF-8: an ASCII block only has to start after complete sequences.
 	VPOR      Y4, Y5, Y1
-	VPMOVMSKB Y1, R9
-	TESTL     R9, R9
+	VPMOVMSKB Y1, R10
+	TESTL     R10, R10
 	JNZ       utf8
-	VPSUBUSB  frameConsts<>+352(SB), Y2, Y1
+	VPSUBUSB  frameConsts<>+480(SB), Y2, Y1
 	VPOR      Y1, Y3, Y3
 	VPXOR     Y2, Y2, Y2
 	JMP       next
@@ -1589,7 +1946,7 @@ utf8:
 	VPALIGNR   $0x0f, Y1, Y4, Y2
 	VPALIGNR   $0x0e, Y1, Y4, Y6
 	VPALIGNR   $0x0d, Y1, Y4, Y7
-	VMOVDQU    frameConsts<>+672(SB), Y8
+	VMOVDQU    frameConsts<>+800(SB), Y8
 	VPSRLW     $0x04, Y2, Y9
 	VPAND      Y8, Y9, Y9
 	VMOVDQU    frameConsts<>+160(SB), Y1
@@ -1603,10 +1960,10 @@ utf8:
 	VMOVDQU    frameConsts<>+288(SB), Y1
 	VPSHUFB    Y2, Y1, Y2
 	VPAND      Y2, Y9, Y9
-	VPSUBUSB   frameConsts<>+736(SB), Y6, Y6
-	VPSUBUSB   frameConsts<>+800(SB), Y7, Y7
+	VPSUBUSB   frameConsts<>+864(SB), Y6, Y6
+	VPSUBUSB   frameConsts<>+928(SB), Y7, Y7
 	VPOR       Y6, Y7, Y7
-	VPAND      frameConsts<>+864(SB), Y7, Y7
+	VPAND      frameConsts<>+992(SB), Y7, Y7
 	VPXOR      Y7, Y9, Y9
 	VPOR       Y9, Y3, Y3
 	VMOVDQU    Y4, Y2
@@ -1614,7 +1971,7 @@ utf8:
 	VPALIGNR   $0x0f, Y1, Y5, Y2
 	VPALIGNR   $0x0e, Y1, Y5, Y4
 	VPALIGNR   $0x0d, Y1, Y5, Y6
-	VMOVDQU    frameConsts<>+672(SB), Y7
+	VMOVDQU    frameConsts<>+800(SB), Y7
 	VPSRLW     $0x04, Y2, Y8
 	VPAND      Y7, Y8, Y8
 	VMOVDQU    frameConsts<>+160(SB), Y1
@@ -1628,26 +1985,34 @@ utf8:
 	VMOVDQU    frameConsts<>+288(SB), Y1
 	VPSHUFB    Y2, Y1, Y2
 	VPAND      Y2, Y8, Y8
-	VPSUBUSB   frameConsts<>+736(SB), Y4, Y4
-	VPSUBUSB   frameConsts<>+800(SB), Y6, Y6
+	VPSUBUSB   frameConsts<>+864(SB), Y4, Y4
+	VPSUBUSB   frameConsts<>+928(SB), Y6, Y6
 	VPOR       Y4, Y6, Y6
-	VPAND      frameConsts<>+864(SB), Y6, Y6
+	VPAND      frameConsts<>+992(SB), Y6, Y6
 	VPXOR      Y6, Y8, Y8
 	VPOR       Y8, Y3, Y3
 	VMOVDQU    Y5, Y2
 
 next:
 	ADDQ     $0x40, AX
-	ADDQ     $0x10, DX
-	DECQ     CX
-	JNS      loop
-	VPSUBUSB frameConsts<>+352(SB), Y2, Y0
+	ADDQ     $0x40, DX
+	CMPQ     DX, (SP)
+	JBE      loop
+	VPSUBUSB frameConsts<>+480(SB), Y2, Y0
 	VPOR     Y0, Y3, Y3
 	VPTEST   Y3, Y3
 	SETNE    AL
 	MOVBQZX  AL, AX
 	ORQ      AX, R8
-	SETEQ    AL
 	VZEROUPPER
-	MOVB     AL, ret+48(FP)
+	JNZ      fail
+	MOVQ     idx_base+24(FP), AX
+	SUBQ     AX, CX
+	SHRQ     $0x02, CX
+	MOVQ     CX, ret+48(FP)
+	RET
+
+fail:
+	MOVQ $-1, AX
+	MOVQ AX, ret+48(FP)
 	RET

@@ -6,4 +6,4 @@ package frame
 // only.
 func paths() []path { return []path{pathScalar} }
 
-func stage1(path, []byte, []uint64) bool { return false }
+func stage1(path, []byte, []uint32) int { return -1 }

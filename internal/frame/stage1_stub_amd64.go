@@ -5,9 +5,9 @@ package frame
 // stage1AVX512 scans src with AVX-512BW into two words per 64-byte block of bits.
 //
 //go:noescape
-func stage1AVX512(src []byte, bits []uint64) bool
+func stage1AVX512(src []byte, idx []uint32) int
 
 // stage1AVX2 scans src with AVX2 into two words per 64-byte block of bits.
 //
 //go:noescape
-func stage1AVX2(src []byte, bits []uint64) bool
+func stage1AVX2(src []byte, idx []uint32) int

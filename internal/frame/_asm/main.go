@@ -7,8 +7,9 @@
 // What the scan computes, 64 bytes (a block) at a time, is simdjson's stage 1
 // reduced to what frame.Parser needs (the Go side, stage1.go, says why that
 // is enough):
-//   - the block's unescaped quotes and its backslashes, stored as two words
-//     per block for the grammar walk;
+//   - the structural indexes (simdjson's): the offset of every {}[]:, outside
+//     strings, every opening quote and the first byte of every other token
+//     (a number, a literal, or anything else that is not whitespace), in order;
 //   - the verdict: false if any escape is invalid (a backslash not followed
 //     by one of "\/bfnrtu, or \u not followed by four hex digits), a control
 //     character is inside a string, or the bytes are not valid UTF-8 (the
@@ -100,6 +101,12 @@ var (
 		carry | tooLarge | tooLarge1000 | surrogate,
 		carry | tooLarge | tooLarge1000, carry | tooLarge | tooLarge1000,
 	}
+	// A byte is whitespace when wsTable at its low nibble is the byte; an
+	// operator when opTable there is the byte with bit 5 set ([ ] become
+	// { }). Both from simdjson; two control characters (0x0C, 0x1A) come
+	// out as operators, which the walk rejects as it reads the byte.
+	wsTable   = [16]byte{' ', 100, 100, 100, 17, 100, 113, 2, 100, '\t', '\n', 112, 100, '\r', 100, 100}
+	opTable   = [16]byte{10: ':', 11: '{', 12: ',', 13: '}'}
 	byte2High = [16]byte{
 		tooShort, tooShort, tooShort, tooShort, tooShort, tooShort, tooShort, tooShort,
 		tooLong | overlong2 | twoConts | overlong3 | tooLarge1000 | overlong4,
@@ -119,10 +126,13 @@ const (
 	cByte1High
 	cByte1Low
 	cByte2High
+	cWsTable
+	cOpTable
 	cMaxIncomplete // 0xFF but the last three bytes: a block's end that needs more
 	cQuote
 	cBackslash
-	cCtrl // 0x20 (AVX-512 compares below it), 0x1F (AVX2 takes the minimum)
+	cCtrl // 0x20: AVX-512 compares below it; bit 5 for the operators
+
 	cCtrlMax
 	cNibble
 	cThird // a byte two back that is a 3- or 4-byte lead: saturating sub leaves bit 7
@@ -138,7 +148,10 @@ const (
 
 func makeConsts() consts {
 	m := GLOBL("frameConsts", RODATA|NOPTR)
-	tables := map[int][16]byte{cEscLo: escLo, cEscHi: escHi, cByte1High: byte1High, cByte1Low: byte1Low, cByte2High: byte2High}
+	tables := map[int][16]byte{
+		cEscLo: escLo, cEscHi: escHi, cByte1High: byte1High, cByte1Low: byte1Low, cByte2High: byte2High,
+		cWsTable: wsTable, cOpTable: opTable,
+	}
 	splats := map[int]byte{
 		cQuote: '"', cBackslash: '\\', cCtrl: 0x20, cCtrlMax: 0x1F, cNibble: 0x0F,
 		cThird: 0xE0 - 0x80, cFourth: 0xF0 - 0x80, cHigh: 0x80,
@@ -178,30 +191,34 @@ func main() {
 
 // gpState is the scan's state between blocks in general registers.
 type gpState struct {
-	src, n, out         GPVirtual
+	src, idx, base      GPVirtual // base: src's offset in the frame
 	prevEsc, hexCarry   GPVirtual // first byte escaped; \u digits owed to the next block
 	prevIn, errs        GPVirtual // all ones inside a string at the block's start; error bits
+	prevScalar          GPVirtual // the last byte was part of a token other than a string
 	clmulOnes, clmulBuf VecPhysical
+	full                Mem // the offset of the tail, on the stack for want of registers
 }
 
 func begin(name, doc string) *gpState {
-	TEXT(name, NOSPLIT, "func(src []byte, bits []uint64) bool")
+	TEXT(name, NOSPLIT, "func(src []byte, idx []uint32) int")
 	Pragma("noescape")
 	Doc(doc)
 	s := &gpState{
-		src: GP64(), n: GP64(), out: GP64(),
-		prevEsc: GP64(), hexCarry: GP64(), prevIn: GP64(), errs: GP64(),
+		src: GP64(), idx: GP64(), base: GP64(),
+		prevEsc: GP64(), hexCarry: GP64(), prevIn: GP64(), errs: GP64(), prevScalar: GP64(),
 		// VEX-encoded carry-less multiply: X0-X15 only.
 		clmulOnes: X0, clmulBuf: X1,
+		full: AllocLocal(8),
 	}
 	Load(Param("src").Base(), s.src)
-	Load(Param("src").Len(), s.n)
-	SHRQ(Imm(6), s.n)
-	Load(Param("bits").Base(), s.out)
-	for _, r := range []GPVirtual{s.prevEsc, s.hexCarry, s.prevIn, s.errs} {
+	Load(Param("idx").Base(), s.idx)
+	for _, r := range []GPVirtual{s.base, s.prevEsc, s.hexCarry, s.prevIn, s.errs, s.prevScalar} {
 		XORQ(r, r)
 	}
 	t := GP64()
+	Load(Param("src").Len(), t)
+	ANDQ(I32(-64), t)
+	MOVQ(t, s.full)
 	MOVQ(I64(-1), t)
 	VMOVQ(t, s.clmulOnes)
 	return s
@@ -211,8 +228,8 @@ func begin(name, doc string) *gpState {
 // from the rem bytes left.
 func (s *gpState) load(full func(), tail func(rem GPVirtual)) {
 	Label("loop")
-	TESTQ(s.n, s.n)
-	JZ(LabelRef("tail"))
+	CMPQ(s.base, s.full)
+	JAE(LabelRef("tail"))
 	full()
 	JMP(LabelRef("body"))
 	Label("tail")
@@ -282,22 +299,21 @@ func (s *gpState) hexDigits(escaped GPVirtual, u, hex func(GPVirtual)) {
 	ANDNQ(s.hexCarry, h, h)
 	ORQ(h, s.errs)
 	// Owed to the next block: bit j when a u at 60+j or later.
-	MOVQ(um, s.hexCarry)
-	SHRQ(Imm(60), s.hexCarry)
-	MOVQ(s.hexCarry, t)
+	SHRQ(Imm(60), um)
+	MOVQ(um, t)
 	SHRQ(Imm(1), t)
-	ORQ(t, s.hexCarry)
-	MOVQ(s.hexCarry, t)
+	ORQ(t, um)
+	MOVQ(um, t)
 	SHRQ(Imm(2), t)
-	ORQ(t, s.hexCarry)
+	ORQ(t, um)
+	MOVQ(um, s.hexCarry)
 }
 
-// strings stores the block's unescaped quotes and backslashes and adds
-// control characters inside strings to the errors.
-func (s *gpState) strings(quotes, bs, escaped GPVirtual, ctrl func(GPVirtual)) {
+// strings takes the block's quotes to its unescaped ones, adds control
+// characters inside strings to the errors and returns the mask of bytes
+// inside strings (opening quotes in, closing quotes out).
+func (s *gpState) strings(quotes, escaped GPVirtual, ctrl func(GPVirtual)) GPVirtual {
 	ANDNQ(quotes, escaped, quotes)
-	MOVQ(quotes, Mem{Base: s.out})
-	MOVQ(bs, Mem{Base: s.out, Disp: 8})
 	Comment("Inside strings: prefix XOR of the quotes (carry-less multiply by all ones).")
 	VMOVQ(quotes, s.clmulBuf)
 	VPCLMULQDQ(Imm(0), s.clmulOnes, s.clmulBuf, s.clmulBuf)
@@ -310,24 +326,91 @@ func (s *gpState) strings(quotes, bs, escaped GPVirtual, ctrl func(GPVirtual)) {
 	ctrl(c)
 	ANDQ(in, c)
 	ORQ(c, s.errs)
+	return in
 }
 
-// end advances to the next block, the tail last, or returns the verdict;
-// vecErr sets its register to non-zero when a vector error was seen.
+// structurals appends the block's structural indexes to idx: operators
+// outside strings, and the first byte of every other token (an opening
+// quote, or a byte that is neither whitespace nor an operator after one
+// that is, or after a string).
+func (s *gpState) structurals(quotes, in GPVirtual, op, ws func(GPVirtual)) {
+	o, scalar := GP64(), GP64()
+	op(o)
+	ws(scalar)
+	ORQ(o, scalar)
+	NOTQ(scalar)
+	follows := GP64()
+	ANDNQ(scalar, quotes, follows) // scalar bytes but quotes
+	t := GP64()
+	MOVQ(follows, t)
+	SHRQ(Imm(63), t)
+	SHLQ(Imm(1), follows)
+	ORQ(s.prevScalar, follows)
+	MOVQ(t, s.prevScalar)
+	ANDNQ(scalar, follows, scalar) // where a token starts
+	ORQ(o, scalar)
+	XORQ(quotes, in) // inside strings but their opening quotes, closing quotes too
+	ANDNQ(scalar, in, scalar)
+	s.flatten(scalar)
+}
+
+// flatten writes base + the index of each set bit of m to idx and moves idx
+// past them: eight at a time without a branch per bit (simdjson), writing
+// up to 16 entries past the last, which idx has room for.
+func (s *gpState) flatten(m GPVirtual) {
+	cnt := GP64()
+	POPCNTQ(m, cnt)
+	put := func(p GPVirtual, disp int) {
+		t := GP64()
+		TZCNTQ(m, t)
+		ADDQ(s.base, t)
+		MOVL(t.As32(), Mem{Base: p, Disp: disp})
+		BLSRQ(m, m)
+	}
+	for j := 0; j < 8; j++ {
+		put(s.idx, 4*j)
+	}
+	CMPQ(cnt, Imm(8))
+	JBE(LabelRef("flatDone"))
+	for j := 8; j < 16; j++ {
+		put(s.idx, 4*j)
+	}
+	CMPQ(cnt, Imm(16))
+	JBE(LabelRef("flatDone"))
+	p := GP64()
+	LEAQ(Mem{Base: s.idx, Disp: 64}, p)
+	Label("flatRest")
+	put(p, 0)
+	ADDQ(Imm(4), p)
+	TESTQ(m, m)
+	JNZ(LabelRef("flatRest"))
+	Label("flatDone")
+	LEAQ(Mem{Base: s.idx, Index: cnt, Scale: 4}, s.idx)
+}
+
+// end advances to the next block, the tail last, or returns the number of
+// structural indexes, -1 if the frame failed; vecErr sets its register to
+// non-zero when a vector error was seen.
 func (s *gpState) end(vecErr func(GPVirtual)) {
 	Label("next")
 	ADDQ(Imm(64), s.src)
-	ADDQ(Imm(16), s.out)
-	DECQ(s.n)
-	JNS(LabelRef("loop"))
+	ADDQ(Imm(64), s.base)
+	CMPQ(s.base, s.full)
+	JBE(LabelRef("loop"))
 
 	v := GP64()
 	vecErr(v)
 	ORQ(v, s.errs)
-	ok := GP8()
-	SETEQ(ok)
 	VZEROUPPER()
-	Store(ok, ReturnIndex(0))
+	JNZ(LabelRef("fail"))
+	Load(Param("idx").Base(), v)
+	SUBQ(v, s.idx)
+	SHRQ(Imm(2), s.idx)
+	Store(s.idx, ReturnIndex(0))
+	RET()
+	Label("fail")
+	MOVQ(I64(-1), v)
+	Store(v, ReturnIndex(0))
 	RET()
 }
 
@@ -336,6 +419,7 @@ type zmmConsts struct {
 	quote, backslash, ctrl, nibble, space     VecVirtual
 	escLo, escHi, b1h, b1l, b2h               VecVirtual
 	third, fourth, high, maxInc, escMask, hex VecVirtual
+	wsTable, opTable                          VecVirtual
 }
 
 func loadZMM(k consts) *zmmConsts {
@@ -348,7 +432,7 @@ func loadZMM(k consts) *zmmConsts {
 		quote: z(cQuote), backslash: z(cBackslash), ctrl: z(cCtrl), nibble: z(cNibble), space: z(cSpace),
 		escLo: z(cEscLo), escHi: z(cEscHi), b1h: z(cByte1High), b1l: z(cByte1Low), b2h: z(cByte2High),
 		third: z(cThird), fourth: z(cFourth), high: z(cHigh), maxInc: z(cMaxIncomplete),
-		escMask: z(cEscapeMask), hex: z(cHexMask),
+		escMask: z(cEscapeMask), hex: z(cHexMask), wsTable: z(cWsTable), opTable: z(cOpTable),
 	}
 }
 
@@ -399,7 +483,17 @@ func avx512(k consts) {
 	)
 	q := GP64()
 	KMOVQ(kq, q)
-	s.strings(q, bs, escaped, func(r GPVirtual) { KMOVQ(kc, r) })
+	in := s.strings(q, escaped, func(r GPVirtual) { KMOVQ(kc, r) })
+	s.structurals(q, in, func(r GPVirtual) {
+		t, u := ZMM(), ZMM()
+		VPSHUFB(x, c.opTable, t)
+		VPORQ(c.ctrl, x, u)
+		kmask(r, func(kk OpmaskVirtual) { VPCMPEQB(u, t, kk) })
+	}, func(r GPVirtual) {
+		t := ZMM()
+		VPSHUFB(x, c.wsTable, t)
+		kmask(r, func(kk OpmaskVirtual) { VPCMPEQB(x, t, kk) })
+	})
 	utf8ZMM(c, x, hi, prev, errv)
 	t := ZMM()
 	s.end(func(r GPVirtual) {
@@ -558,9 +652,24 @@ func avx2(k consts) {
 	)
 	q := GP64()
 	blk.mask(q, eq(cQuote))
-	s.strings(q, bs, escaped, func(r GPVirtual) {
+	in := s.strings(q, escaped, func(r GPVirtual) {
 		blk.mask(r, func(x, t VecVirtual) {
 			VPMINUB(k.at2(cCtrlMax), x, t)
+			VPCMPEQB(x, t, t)
+		})
+	})
+	s.structurals(q, in, func(r GPVirtual) {
+		blk.mask(r, func(x, t VecVirtual) {
+			u := YMM()
+			VMOVDQU(k.at2(cOpTable), t)
+			VPSHUFB(x, t, t)
+			VPOR(k.at2(cCtrl), x, u)
+			VPCMPEQB(u, t, t)
+		})
+	}, func(r GPVirtual) {
+		blk.mask(r, func(x, t VecVirtual) {
+			VMOVDQU(k.at2(cWsTable), t)
+			VPSHUFB(x, t, t)
 			VPCMPEQB(x, t, t)
 		})
 	})

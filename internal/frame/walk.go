@@ -1,0 +1,228 @@
+package frame
+
+import "bytes"
+
+// walk is stage 2: it checks the grammar of the frame over stage 1's
+// structural indexes and fills f with its top-level uid and ts. false means
+// the frame is not one valid JSON object (or nests deeper than the scalar
+// walk allows), and the scalar walk is to say why.
+func (p *Parser) walk(b []byte, f *fields) bool {
+	idx := p.idx
+	n := len(idx)
+	if n < 2 || b[idx[0]] != '{' {
+		return false
+	}
+	k := 1
+	if b[idx[k]] == '}' {
+		return k+1 == n
+	}
+	for {
+		// A member: "key" : value, then , or }.
+		if k+3 >= n {
+			return false
+		}
+		t := int(idx[k])
+		if b[t] != '"' || b[idx[k+1]] != ':' {
+			return false
+		}
+		key := p.walkKey(b, t+1, int(idx[k+1]))
+		v := int(idx[k+2])
+		k += 3
+		ok := true
+		switch c := b[v]; {
+		case key != keyOther:
+			if k, ok = p.walkField(b, v, k, key, f); !ok {
+				return false
+			}
+		case c == '"':
+		case c == '{' || c == '[':
+			if k, ok = p.walkNested(b, k, c == '{'); !ok {
+				return false
+			}
+		default:
+			if !scalarOK(b, v) {
+				return false
+			}
+		}
+		if k >= n {
+			return false
+		}
+		switch b[idx[k]] {
+		case ',':
+			k++
+		case '}':
+			return k+1 == n
+		default:
+			return false
+		}
+	}
+}
+
+// walkKey classifies the top-level key whose body starts at i, colon
+// being the index of the ':' after it. The key ends at the last quote
+// before the colon: only whitespace is between (anything else would be a
+// token).
+func (p *Parser) walkKey(b []byte, i, colon int) int {
+	end := colon - 1
+	for b[end] != '"' {
+		end--
+	}
+	switch n := end - i; n {
+	case 3:
+		if b[i] == 'u' && b[i+1] == 'i' && b[i+2] == 'd' {
+			return keyUID
+		}
+	case 2:
+		if b[i] == 't' && b[i+1] == 's' {
+			return keyTS
+		}
+	case 7, 8, 12, 13, 18:
+		// Only a \uXXXX escape decodes to a letter: "ts" with one or two of
+		// them is 7 or 12 bytes long, "uid" with one to three 8, 13 or 18.
+		if c := b[i]; (c == '\\' || c == 'u' || c == 't') && bytes.IndexByte(b[i:end], '\\') >= 0 {
+			return p.classifyKey(b[i:end], true)
+		}
+	}
+	return keyOther
+}
+
+// walkField reads the value at v of a top-level uid or ts into f, as
+// Parser.value does; k is the token after it.
+func (p *Parser) walkField(b []byte, v, k, key int, f *fields) (int, bool) {
+	c := b[v]
+	isStr := c == '"'
+	var start, end int
+	var esc bool
+	if isStr {
+		// Stage 1 validated the string: this only finds its end.
+		start = v + 1
+		end, esc, _ = scanString(b, start)
+	}
+	if key == keyUID {
+		f.nUID++
+		f.uidIsStr = isStr
+		if isStr {
+			f.uidStart, f.uidEnd, f.uidEsc = start, end, esc
+		}
+	} else {
+		f.nTS++
+		f.tsIsStr = isStr
+		f.tsOK = false
+		if isStr {
+			f.tsStart, f.tsEnd, f.tsEsc = start, end, esc
+		}
+		if c == '-' || (c >= '0' && c <= '9') {
+			e, val, isInt, r := scanNumber(b, v)
+			f.tsVal, f.tsOK = val, isInt
+			return k, r == OK && delimits(b, e)
+		}
+	}
+	switch {
+	case isStr:
+		return k, true
+	case c == '{' || c == '[':
+		return p.walkNested(b, k, c == '{')
+	}
+	return k, scalarOK(b, v)
+}
+
+// walkNested checks the container whose opening token is just before
+// token k (an object when obj), a value of the top-level object, and
+// returns the token after its end.
+func (p *Parser) walkNested(b []byte, k int, obj bool) (int, bool) {
+	idx := p.idx
+	n := len(idx)
+	stack := &p.stack
+	open := 0
+	var c byte
+	var t int
+push:
+	// As skipValue: a value of the top-level object is at depth 1.
+	if 1+open >= MaxDepth || k >= n {
+		return 0, false
+	}
+	if obj {
+		stack[open>>6] |= 1 << (open & 63)
+	} else {
+		stack[open>>6] &^= 1 << (open & 63)
+	}
+	open++
+	if c = b[idx[k]]; (obj && c == '}') || (!obj && c == ']') {
+		k++
+		goto closed
+	}
+	if !obj {
+		goto value
+	}
+key:
+	if k+1 >= n || b[idx[k]] != '"' || b[idx[k+1]] != ':' {
+		return 0, false
+	}
+	k += 2
+value:
+	if k >= n {
+		return 0, false
+	}
+	t = int(idx[k])
+	k++
+	switch c = b[t]; c {
+	case '"':
+	case '{', '[':
+		obj = c == '{'
+		goto push
+	default:
+		if !scalarOK(b, t) {
+			return 0, false
+		}
+	}
+after:
+	if k >= n {
+		return 0, false
+	}
+	c = b[idx[k]]
+	k++
+	obj = stack[(open-1)>>6]&(1<<((open-1)&63)) != 0
+	switch {
+	case c == ',' && obj:
+		goto key
+	case c == ',':
+		goto value
+	case (obj && c == '}') || (!obj && c == ']'):
+	default:
+		return 0, false
+	}
+closed:
+	open--
+	if open > 0 {
+		goto after
+	}
+	return k, true
+}
+
+// scalarOK checks the number or literal that starts at token i: well formed
+// and followed by whitespace, an operator or the frame's end (stage 1 did not
+// index the bytes that follow a token's first byte).
+func scalarOK(b []byte, i int) bool {
+	var end int
+	var r Reason
+	switch c := b[i]; {
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, _, _, r = scanNumber(b, i)
+	case c == 't':
+		end, r = literal(b, i, "true")
+	case c == 'f':
+		end, r = literal(b, i, "false")
+	case c == 'n':
+		end, r = literal(b, i, "null")
+	default:
+		return false
+	}
+	return r == OK && delimits(b, end)
+}
+
+// delimiter is the bytes that may follow a number or a literal.
+var delimiter = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, ',': true, ']': true, '}': true, ':': true, '[': true, '{': true}
+
+func delimits(b []byte, i int) bool {
+	return i == len(b) || delimiter[b[i]]
+}
