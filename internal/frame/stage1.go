@@ -1,8 +1,8 @@
 package frame
 
-// A path is how Parse reads a frame: the scalar walk alone, or a vector
-// stage 1 over the whole frame and then the same walk, which takes each
-// string's end from stage 1's quote mask instead of reading the string.
+// A path is how Parse reads a frame: the scalar walk alone (parse.go), or a
+// vector stage 1 over the whole frame (stage1_amd64.s) and a stage 2 walk
+// over the tokens it found (walk.go).
 type path uint8
 
 const (
@@ -44,10 +44,12 @@ func Path() string { return active.String() }
 // so when the walk succeeds the parity strings are the frame's strings, whose
 // contents stage 1 checked: the frame is valid JSON, with the same top-level
 // members as the scalar walk finds, and verdict decides as it does for the
-// scalar walk. When either stage finds anything wrong, parse takes the
-// scalar walk, which names the reason: rejects cost both, and their reasons
-// are the scalar walk's by construction. FuzzParse checks all of it on every
-// path against encoding/json.
+// scalar walk. When either stage finds the frame wrong (syntax, UTF-8,
+// nesting), parse takes the scalar walk, which names the reason: such
+// rejects cost both, and their reasons are the scalar walk's by
+// construction. FuzzParse checks all of it on every path against
+// encoding/json, and that the vector paths decide every valid frame
+// themselves.
 
 // scan runs stage 1 over b on path pt into p.idx; false when the frame has
 // an error.

@@ -2,12 +2,12 @@
 
 package frame
 
-// stage1AVX512 scans src with AVX-512BW into two words per 64-byte block of bits.
+// stage1AVX512 scans src with AVX-512BW, 64 bytes at a time, into the structural indexes idx.
 //
 //go:noescape
 func stage1AVX512(src []byte, idx []uint32) int
 
-// stage1AVX2 scans src with AVX2 into two words per 64-byte block of bits.
+// stage1AVX2 scans src with AVX2, 64 bytes at a time, into the structural indexes idx.
 //
 //go:noescape
 func stage1AVX2(src []byte, idx []uint32) int

@@ -128,26 +128,21 @@ func (p *Parser) walkField(b []byte, v, k, key int, f *fields) (int, bool) {
 
 // walkNested checks the container whose opening token is just before
 // token k (an object when obj), a value of the top-level object, and
-// returns the token after its end.
+// returns the token after its end. A state machine over the tokens, with
+// the open containers' kinds in p.stack.
 func (p *Parser) walkNested(b []byte, k int, obj bool) (int, bool) {
 	idx := p.idx
 	n := len(idx)
-	stack := &p.stack
 	open := 0
 	var c byte
-	var t int
 push:
 	// As skipValue: a value of the top-level object is at depth 1.
 	if 1+open >= MaxDepth || k >= n {
 		return 0, false
 	}
-	if obj {
-		stack[open>>6] |= 1 << (open & 63)
-	} else {
-		stack[open>>6] &^= 1 << (open & 63)
-	}
+	p.setKind(open, obj)
 	open++
-	if c = b[idx[k]]; (obj && c == '}') || (!obj && c == ']') {
+	if c = b[idx[k]]; c == closer(obj) {
 		k++
 		goto closed
 	}
@@ -163,40 +158,57 @@ value:
 	if k >= n {
 		return 0, false
 	}
-	t = int(idx[k])
-	k++
-	switch c = b[t]; c {
+	switch t := int(idx[k]); b[t] {
 	case '"':
 	case '{', '[':
-		obj = c == '{'
+		obj = b[t] == '{'
+		k++
 		goto push
 	default:
 		if !scalarOK(b, t) {
 			return 0, false
 		}
 	}
+	k++
 after:
 	if k >= n {
 		return 0, false
 	}
 	c = b[idx[k]]
 	k++
-	obj = stack[(open-1)>>6]&(1<<((open-1)&63)) != 0
+	obj = p.kind(open - 1)
 	switch {
 	case c == ',' && obj:
 		goto key
 	case c == ',':
 		goto value
-	case (obj && c == '}') || (!obj && c == ']'):
-	default:
+	case c != closer(obj):
 		return 0, false
 	}
 closed:
-	open--
-	if open > 0 {
+	if open--; open > 0 {
 		goto after
 	}
 	return k, true
+}
+
+// setKind and kind keep whether the container at depth d is an object.
+func (p *Parser) setKind(d int, obj bool) {
+	if obj {
+		p.stack[d>>6] |= 1 << (d & 63)
+	} else {
+		p.stack[d>>6] &^= 1 << (d & 63)
+	}
+}
+
+func (p *Parser) kind(d int) bool { return p.stack[d>>6]&(1<<(d&63)) != 0 }
+
+// closer is the byte that closes an object (obj) or an array.
+func closer(obj bool) byte {
+	if obj {
+		return '}'
+	}
+	return ']'
 }
 
 // scalarOK checks the number or literal that starts at token i: well formed

@@ -437,7 +437,7 @@ func loadZMM(k consts) *zmmConsts {
 }
 
 func avx512(k consts) {
-	s := begin("stage1AVX512", "stage1AVX512 scans src with AVX-512BW into two words per 64-byte block of bits.")
+	s := begin("stage1AVX512", "stage1AVX512 scans src with AVX-512BW, 64 bytes at a time, into the structural indexes idx.")
 	c := loadZMM(k)
 	prev, errv := ZMM(), ZMM()
 	VPXORQ(prev, prev, prev)
@@ -462,25 +462,7 @@ func avx512(k consts) {
 	VPANDQ(c.nibble, hi, hi)
 	bs := GP64()
 	KMOVQ(kb, bs)
-
-	cls := ZMM()
-	kmask := func(r GPVirtual, set func(kk OpmaskVirtual)) {
-		kk := K()
-		set(kk)
-		KMOVQ(kk, r)
-	}
-	escaped := s.escapes(bs,
-		func(r GPVirtual) {
-			lo := ZMM()
-			VPANDQ(c.nibble, x, lo)
-			VPSHUFB(lo, c.escLo, cls)
-			VPSHUFB(hi, c.escHi, lo)
-			VPANDQ(lo, cls, cls)
-			kmask(r, func(kk OpmaskVirtual) { VPTESTMB(c.escMask, cls, kk) })
-		},
-		func(r GPVirtual) { kmask(r, func(kk OpmaskVirtual) { VPMOVB2M(cls, kk) }) },
-		func(r GPVirtual) { kmask(r, func(kk OpmaskVirtual) { VPTESTMB(c.hex, cls, kk) }) },
-	)
+	escaped := c.escapes(s, bs, x, hi)
 	q := GP64()
 	KMOVQ(kq, q)
 	in := s.strings(q, escaped, func(r GPVirtual) { KMOVQ(kc, r) })
@@ -499,10 +481,33 @@ func avx512(k consts) {
 	s.end(func(r GPVirtual) {
 		VPSUBUSB(c.maxInc, prev, t)
 		VPORQ(t, errv, errv)
-		kk := K()
-		VPTESTMQ(errv, errv, kk)
-		KMOVQ(kk, r)
+		kmask(r, func(kk OpmaskVirtual) { VPTESTMQ(errv, errv, kk) })
 	})
+}
+
+// kmask sets r to the mask that set computes in an opmask register.
+func kmask(r GPVirtual, set func(kk OpmaskVirtual)) {
+	kk := K()
+	set(kk)
+	KMOVQ(kk, r)
+}
+
+// escapes is gpState.escapes for block x (hi: its high nibbles), the
+// escape classes computed only for blocks with escapes.
+func (c *zmmConsts) escapes(s *gpState, bs GPVirtual, x, hi VecVirtual) GPVirtual {
+	cls := ZMM()
+	return s.escapes(bs,
+		func(r GPVirtual) {
+			lo := ZMM()
+			VPANDQ(c.nibble, x, lo)
+			VPSHUFB(lo, c.escLo, cls)
+			VPSHUFB(hi, c.escHi, lo)
+			VPANDQ(lo, cls, cls)
+			kmask(r, func(kk OpmaskVirtual) { VPTESTMB(c.escMask, cls, kk) })
+		},
+		func(r GPVirtual) { kmask(r, func(kk OpmaskVirtual) { VPMOVB2M(cls, kk) }) },
+		func(r GPVirtual) { kmask(r, func(kk OpmaskVirtual) { VPTESTMB(c.hex, cls, kk) }) },
+	)
 }
 
 // utf8ZMM adds the UTF-8 errors of block x (hi: its high nibbles) to errv,
@@ -619,39 +624,18 @@ func (b ymmBlock) classify(x VecVirtual) VecVirtual {
 }
 
 func avx2(k consts) {
-	s := begin("stage1AVX2", "stage1AVX2 scans src with AVX2 into two words per 64-byte block of bits.")
+	s := begin("stage1AVX2", "stage1AVX2 scans src with AVX2, 64 bytes at a time, into the structural indexes idx.")
 	prev, errv := YMM(), YMM()
 	VPXOR(prev, prev, prev)
 	VPXOR(errv, errv, errv)
 	blk := ymmBlock{k: k, x0: YMM(), x1: YMM()}
 	blk.load(s)
 
-	eq := func(c int) func(x, t VecVirtual) {
-		return func(x, t VecVirtual) { VPCMPEQB(k.at2(c), x, t) }
-	}
 	bs := GP64()
-	blk.mask(bs, eq(cBackslash))
-	var cls ymmBlock
-	// none is the bytes whose class has no bit of constant c, inverted.
-	none := func(c int) func(GPVirtual) {
-		return func(r GPVirtual) {
-			cls.mask(r, func(x, t VecVirtual) {
-				VPAND(k.at2(c), x, t)
-				VPCMPEQB(k.at2(cZero), t, t)
-			})
-			NOTQ(r)
-		}
-	}
-	escaped := s.escapes(bs,
-		func(r GPVirtual) {
-			cls = ymmBlock{k: k, x0: blk.classify(blk.x0), x1: blk.classify(blk.x1)}
-			none(cEscapeMask)(r)
-		},
-		func(r GPVirtual) { cls.mask(r, func(x, t VecVirtual) { VMOVDQU(x, t) }) },
-		none(cHexMask),
-	)
+	blk.mask(bs, blk.eq(cBackslash))
+	escaped := blk.escapes(s, bs)
 	q := GP64()
-	blk.mask(q, eq(cQuote))
+	blk.mask(q, blk.eq(cQuote))
 	in := s.strings(q, escaped, func(r GPVirtual) {
 		blk.mask(r, func(x, t VecVirtual) {
 			VPMINUB(k.at2(cCtrlMax), x, t)
@@ -682,6 +666,35 @@ func avx2(k consts) {
 		SETNE(r.As8())
 		MOVBQZX(r.As8(), r)
 	})
+}
+
+// eq is the bytes equal to constant c.
+func (b ymmBlock) eq(c int) func(x, t VecVirtual) {
+	return func(x, t VecVirtual) { VPCMPEQB(b.k.at2(c), x, t) }
+}
+
+// escapes is gpState.escapes for the block, the escape classes computed
+// only for blocks with escapes.
+func (b ymmBlock) escapes(s *gpState, bs GPVirtual) GPVirtual {
+	var cls ymmBlock
+	// none is the bytes whose class has no bit of constant c, inverted.
+	none := func(c int) func(GPVirtual) {
+		return func(r GPVirtual) {
+			cls.mask(r, func(x, t VecVirtual) {
+				VPAND(b.k.at2(c), x, t)
+				VPCMPEQB(b.k.at2(cZero), t, t)
+			})
+			NOTQ(r)
+		}
+	}
+	return s.escapes(bs,
+		func(r GPVirtual) {
+			cls = ymmBlock{k: b.k, x0: b.classify(b.x0), x1: b.classify(b.x1)}
+			none(cEscapeMask)(r)
+		},
+		func(r GPVirtual) { cls.mask(r, func(x, t VecVirtual) { VMOVDQU(x, t) }) },
+		none(cHexMask),
+	)
 }
 
 // utf8 adds the UTF-8 errors of the block to errv, prev being the 32 bytes
