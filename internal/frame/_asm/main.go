@@ -10,10 +10,10 @@
 //   - the structural indexes (simdjson's): the offset of every {}[]:, outside
 //     strings, every opening quote and the first byte of every other token
 //     (a number, a literal, or anything else that is not whitespace), in order;
-//   - the verdict: false if any escape is invalid (a backslash not followed
-//     by one of "\/bfnrtu, or \u not followed by four hex digits), a control
-//     character is inside a string, or the bytes are not valid UTF-8 (the
-//     Keiser-Lemire lookup algorithm of simdjson).
+//   - the verdict: -1 instead of their count if an escape is invalid (a
+//     backslash not followed by one of "\/bfnrtu, or \u not followed by four
+//     hex digits), a control character is inside a string, or the bytes are
+//     not valid UTF-8 (the Keiser-Lemire lookup algorithm of simdjson).
 //
 // The block after the last whole one is the frame's tail padded with spaces,
 // which ends every carry (an escape, \u digits, an incomplete UTF-8
