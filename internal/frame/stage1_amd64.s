@@ -1442,6 +1442,11 @@ escapes:
 	VPMOVB2M Z1, K2
 	KMOVQ    K2, R10
 	ANDQ     R11, R10
+
+	// Most blocks have no \u and owe no digits: skip.
+	MOVQ     R10, R12
+	ORQ      SI, R12
+	JZ       escaped
 	MOVQ     R10, R12
 	SHLQ     $0x01, R12
 	ORQ      R12, SI
@@ -1759,6 +1764,11 @@ escapes:
 	SHLQ      $0x20, R12
 	ORQ       R12, R10
 	ANDQ      R11, R10
+
+	// Most blocks have no \u and owe no digits: skip.
+	MOVQ      R10, R12
+	ORQ       SI, R12
+	JZ        escaped
 	MOVQ      R10, R12
 	SHLQ      $0x01, R12
 	ORQ       R12, SI

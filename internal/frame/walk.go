@@ -25,7 +25,17 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 		if b[t] != '"' || b[idx[k+1]] != ':' {
 			return false
 		}
-		key := p.walkKey(b, t+1, int(idx[k+1]))
+		key := keyOther
+		// Inline for keys without whitespace before the colon and of the
+		// lengths uid and ts have unescaped; most keys have neither length.
+		switch e, n := int(idx[k+1])-1, int(idx[k+1])-t-2; {
+		case b[e] != '"' || escapedKeyLengths>>uint(n)&1 != 0:
+			key = p.walkKey(b, t+1, e+1)
+		case n == 3 && b[t+1] == 'u' && b[t+2] == 'i' && b[t+3] == 'd':
+			key = keyUID
+		case n == 2 && b[t+1] == 't' && b[t+2] == 's':
+			key = keyTS
+		}
 		v := int(idx[k+2])
 		k += 3
 		ok := true
@@ -58,6 +68,11 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 	}
 }
 
+// escapedKeyLengths has bit n set for each length n of an escaped key that
+// can be uid or ts: with \uXXXX escapes (the only ones that decode to
+// letters) "ts" is 7 or 12 bytes long, "uid" 8, 13 or 18.
+const escapedKeyLengths = 1<<7 | 1<<8 | 1<<12 | 1<<13 | 1<<18
+
 // walkKey classifies the top-level key whose body starts at i, colon
 // being the index of the ':' after it. The key ends at the last quote
 // before the colon: only whitespace is between (anything else would be a
@@ -76,9 +91,7 @@ func (p *Parser) walkKey(b []byte, i, colon int) int {
 		if b[i] == 't' && b[i+1] == 's' {
 			return keyTS
 		}
-	case 7, 8, 12, 13, 18:
-		// Only a \uXXXX escape decodes to a letter: "ts" with one or two of
-		// them is 7 or 12 bytes long, "uid" with one to three 8, 13 or 18.
+	case 7, 8, 12, 13, 18: // see escapedKeyLengths
 		if c := b[i]; (c == '\\' || c == 'u' || c == 't') && bytes.IndexByte(b[i:end], '\\') >= 0 {
 			return p.classifyKey(b[i:end], true)
 		}

@@ -289,6 +289,10 @@ func (s *gpState) hexDigits(escaped GPVirtual, u, hex func(GPVirtual)) {
 	um, t := GP64(), GP64()
 	u(um)
 	ANDQ(escaped, um)
+	Comment("Most blocks have no \\u and owe no digits: skip.")
+	MOVQ(um, t)
+	ORQ(s.hexCarry, t)
+	JZ(LabelRef("escaped"))
 	MOVQ(um, t)
 	for i := 0; i < 4; i++ {
 		SHLQ(Imm(1), t)
