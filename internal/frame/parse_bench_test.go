@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/buger/jsonparser"
+	"github.com/minio/simdjson-go"
 	"github.com/valyala/fastjson"
 
 	"github.com/headcount/headcount/internal/gen"
@@ -89,6 +90,48 @@ func BenchmarkFastjson(b *testing.B) {
 // extraction): the speed issue 12 measures Parse against.
 func BenchmarkFastjsonValidate(b *testing.B) {
 	runBench(b, func(f []byte) bool { return fastjson.ValidateBytes(f) == nil })
+}
+
+// BenchmarkSimdjsonGo is minio/simdjson-go (a vector stage 1, then a tape
+// of the whole frame), then the two keys. It checks syntax but not UTF-8 (its
+// source has no UTF-8 check), so it would not do for headcount.
+func BenchmarkSimdjsonGo(b *testing.B) {
+	if !simdjson.SupportedCPU() {
+		b.Skip("simdjson-go needs AVX2 and CLMUL")
+	}
+	var sj simdjsonGo
+	runBench(b, sj.extract)
+}
+
+// simdjsonGo keeps simdjson-go's buffers between frames.
+type simdjsonGo struct {
+	pj   *simdjson.ParsedJson
+	iter simdjson.Iter
+	obj  simdjson.Object
+	elem simdjson.Element
+}
+
+func (s *simdjsonGo) extract(f []byte) bool {
+	var err error
+	if s.pj, err = simdjson.Parse(f, s.pj, simdjson.WithCopyStrings(false)); err != nil {
+		return false
+	}
+	s.iter = s.pj.Iter()
+	s.iter.Advance()
+	if _, _, err = s.iter.Root(&s.iter); err != nil {
+		return false
+	}
+	if _, err = s.iter.Object(&s.obj); err != nil {
+		return false
+	}
+	uid := s.obj.FindKey("uid", &s.elem)
+	if uid == nil {
+		return false
+	}
+	if u, err := uid.Iter.StringBytes(); err != nil || len(u) == 0 {
+		return false
+	}
+	return s.obj.FindKey("ts", &s.elem) != nil
 }
 
 // BenchmarkJsonparser stops reading once both keys are found: nothing after

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/simdjson-go"
 	"github.com/valyala/fastjson"
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +40,10 @@ func BenchmarkThreadCPU(b *testing.B) {
 	}
 	for _, pt := range paths()[1:] {
 		xs = append(xs, extractor{"stage1-" + pt.String(), func(f []byte) bool { return p.scan(f, pt) }})
+	}
+	if simdjson.SupportedCPU() {
+		var sj simdjsonGo
+		xs = append(xs, extractor{"simdjson-go", sj.extract})
 	}
 	xs = append(xs,
 		extractor{"fastjson-validate", func(f []byte) bool { return fastjson.ValidateBytes(f) == nil }},
