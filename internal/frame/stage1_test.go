@@ -118,6 +118,10 @@ var stage1Cases = []struct{ name, text string }{
 	{"0xFF", "\"\xff\""},
 	{"non-ASCII outside string", "\xc3\xa9"},
 	{"lead at the end", "\xe2"},
+	// More than 16 tokens in a block: the flattening's loop past its
+	// first sixteen.
+	{"dense tokens", "[" + strings.Repeat("1,", 40) + "[],{},[{}]]"},
+	{"dense operators", strings.Repeat("[", 40) + strings.Repeat("]", 40)},
 }
 
 func TestStage1(t *testing.T) {
@@ -169,6 +173,39 @@ func FuzzStage1(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkStage1(t, b)
 	})
+}
+
+// TestLargeFrame parses a 1 MiB frame (the reader's default limit) of dense
+// tokens and long strings on every path: stage 1's buffer grows, and the
+// verdicts and values stay the scalar walk's.
+func TestLargeFrame(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString(`{"a":[`)
+	for b.Len() < 1<<20-200 {
+		fmt.Fprintf(&b, `%d,"Жж\"%d",{"k":[true,null,-1.5e3]},`, b.Len(), b.Len())
+	}
+	b.WriteString(`0],"uid":"big","ts":7}`)
+	frame := b.Bytes()
+	checkStage1(t, frame)
+	var p Parser
+	for _, pt := range paths() {
+		uid, ts, r := p.parse(frame, pt)
+		if r != OK || string(uid) != "big" || ts != 7 {
+			t.Fatalf("%v: %q %d %v", pt, uid, ts, r)
+		}
+		if pt != pathScalar && !fastPath(&p, frame, pt) {
+			t.Fatalf("%v: left to the scalar walk", pt)
+		}
+	}
+	// Cut anywhere, it is rejected the same way on every path.
+	for _, n := range []int{1 << 19, 1<<20 - 100, len(frame) - 1} {
+		_, _, want := p.parse(frame[:n], pathScalar)
+		for _, pt := range vectorPaths() {
+			if _, _, r := p.parse(frame[:n], pt); r != want || r == OK {
+				t.Errorf("%v: cut at %d: %v, scalar %v", pt, n, r, want)
+			}
+		}
+	}
 }
 
 // TestPaths: the scalar path is always there, and Parse takes the last
