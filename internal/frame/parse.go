@@ -48,7 +48,11 @@ func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
 func (p *Parser) parse(line []byte, pt path) (uid []byte, ts int64, r Reason) {
 	if pt != pathScalar && !p.TrustProducer {
 		var f fields
-		if p.scan(line, pt) && p.walk(line, &f) {
+		ok := p.scan(line, pt) && p.walk(line, &f)
+		if cap(p.idx) > maxKeptIndexes {
+			p.idx = nil // a rare long frame: 4 bytes an input byte
+		}
+		if ok {
 			return p.verdict(line, &f)
 		}
 	}

@@ -51,6 +51,11 @@ func Path() string { return active.String() }
 // encoding/json, and that the vector paths decide every valid frame
 // themselves.
 
+// maxKeptIndexes bounds the index buffer a Parser keeps between frames:
+// enough for frames up to about 64 KiB; a longer frame's buffer is dropped
+// after it.
+const maxKeptIndexes = 64 << 10
+
 // scan runs stage 1 over b on path pt into p.idx; false when the frame has
 // an error.
 func (p *Parser) scan(b []byte, pt path) bool {

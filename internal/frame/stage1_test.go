@@ -196,6 +196,10 @@ func TestLargeFrame(t *testing.T) {
 		if pt != pathScalar && !fastPath(&p, frame, pt) {
 			t.Fatalf("%v: left to the scalar walk", pt)
 		}
+		p.parse(frame, pt)
+		if cap(p.idx) > maxKeptIndexes {
+			t.Errorf("%v: kept %d indexes after a long frame", pt, cap(p.idx))
+		}
 	}
 	// Cut anywhere, it is rejected the same way on every path.
 	for _, n := range []int{1 << 19, 1<<20 - 100, len(frame) - 1} {
