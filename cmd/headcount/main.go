@@ -9,6 +9,7 @@ import (
 	"os"
 	_ "time/tzdata" // one static binary: --tz works where the machine has no zone files
 
+	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/version"
 )
 
@@ -42,6 +43,8 @@ func main() {
 		return
 	case "version", "--version", "-version":
 		fmt.Println(version.Read())
+		// Which stage 1 this CPU gets (AVX-512, AVX2, or none: scalar).
+		fmt.Println("frame parser:", frame.Path())
 		return
 	}
 	cmd, ok := commands[name]

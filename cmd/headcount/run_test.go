@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headcount/headcount/internal/frame"
 	"github.com/headcount/headcount/internal/pipeline"
 )
 
@@ -126,7 +127,8 @@ func TestRunTrustProducer(t *testing.T) {
 func TestVersionCommand(t *testing.T) {
 	for _, arg := range []string{"version", "--version", "-version"} {
 		code, stdout, stderr := runMain(t, nil, arg)
-		if code != 0 || !strings.HasPrefix(stdout, "headcount ") || !strings.Contains(stdout, "go1.") || stderr != "" {
+		if code != 0 || !strings.HasPrefix(stdout, "headcount ") || !strings.Contains(stdout, "go1.") ||
+			!strings.Contains(stdout, "\nframe parser: "+frame.Path()+"\n") || stderr != "" {
 			t.Errorf("headcount %s: exit %d, stdout %q, stderr %q", arg, code, stdout, stderr)
 		}
 	}

@@ -25,6 +25,9 @@ type Parser struct {
 	TrustProducer bool
 
 	scratch []byte
+	// idx is stage 1's output for the frame being parsed (stage1.go): its
+	// structural indexes. Kept for its capacity.
+	idx []uint32
 	// stack holds one bit per open container (1 object, 0 array); kept
 	// here so skipValue does not clear it on every call.
 	stack [MaxDepth / 64]uint64
@@ -35,6 +38,24 @@ type Parser struct {
 // when the uid contains escapes; it is valid until the next call. r is OK
 // when the frame counts.
 func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
+	return p.parse(line, active)
+}
+
+// parse is Parse on path pt. A vector path that finds the frame wrong in
+// any way leaves the verdict to the scalar walk (stage1.go says why the
+// paths agree). TrustProducer takes the scalar path: it reads only up to uid
+// and ts, where stage 1 would read the whole frame.
+func (p *Parser) parse(line []byte, pt path) (uid []byte, ts int64, r Reason) {
+	if pt != pathScalar && !p.TrustProducer {
+		var f fields
+		ok := p.scan(line, pt) && p.walk(line, &f)
+		if cap(p.idx) > maxKeptIndexes {
+			p.idx = nil // a rare long frame: 4 bytes an input byte
+		}
+		if ok {
+			return p.verdict(line, &f)
+		}
+	}
 	b := line
 	i := skipWS(b, 0)
 	if i == len(b) {
@@ -50,129 +71,146 @@ func (p *Parser) Parse(line []byte) (uid []byte, ts int64, r Reason) {
 		}
 		return nil, 0, NotObject
 	}
-	var (
-		nUID, nTS          int
-		uidStart, uidEnd   int
-		uidEsc, uidIsStr   bool
-		tsVal              int64
-		tsOK               bool
-		tsStart, tsEnd     int
-		tsEsc, tsIsStr     bool
-		key                int
-		keyStart, keyEnd   int
-		esc                bool
-		afterKey, afterVal int
-	)
-	i = skipWS(b, i+1)
+	var f fields
+	if r = p.members(b, i+1, &f); r != OK {
+		return nil, 0, r
+	}
+	return p.verdict(b, &f)
+}
+
+// fields is what the walk keeps of the top-level uid and ts: how often
+// each came, and where the last one's value is.
+type fields struct {
+	nUID, nTS        int
+	uidStart, uidEnd int
+	uidEsc, uidIsStr bool
+	tsVal            int64
+	tsOK             bool
+	tsStart, tsEnd   int
+	tsEsc, tsIsStr   bool
+}
+
+// members walks the top-level object from just after its '{' to the end of
+// the frame (to the member after uid and ts with TrustProducer).
+func (p *Parser) members(b []byte, i int, f *fields) Reason {
+	var key, keyEnd, afterVal int
+	var r Reason
+	i = skipWS(b, i)
 	if i < len(b) && b[i] == '}' {
-		i++
-		goto done
+		return end(b, i+1)
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return nil, 0, NotJSON
+			return NotJSON
 		}
-		keyStart = i + 1
-		keyEnd, esc, r = scanString(b, keyStart)
-		if r != OK {
-			return nil, 0, r
+		if keyEnd, key, r = p.key(b, i+1); r != OK {
+			return r
 		}
-		key = p.classifyKey(b[keyStart:keyEnd], esc)
-		afterKey = skipWS(b, keyEnd+1)
-		if afterKey >= len(b) || b[afterKey] != ':' {
-			return nil, 0, NotJSON
+		i = skipWS(b, keyEnd+1)
+		if i >= len(b) || b[i] != ':' {
+			return NotJSON
 		}
-		i = skipWS(b, afterKey+1)
-		if i >= len(b) {
-			return nil, 0, NotJSON
+		if i = skipWS(b, i+1); i >= len(b) {
+			return NotJSON
 		}
-		switch key {
-		case keyUID:
-			nUID++
-			uidIsStr = b[i] == '"'
-			if uidIsStr {
-				uidStart = i + 1
-				uidEnd, uidEsc, r = scanString(b, uidStart)
-				afterVal = uidEnd + 1
-			} else {
-				afterVal, r = p.skipValue(b, i, 1)
-			}
-		case keyTS:
-			nTS++
-			tsIsStr = b[i] == '"'
-			switch {
-			case tsIsStr:
-				tsStart = i + 1
-				tsEnd, tsEsc, r = scanString(b, tsStart)
-				afterVal = tsEnd + 1
-			case b[i] == '-' || (b[i] >= '0' && b[i] <= '9'):
-				afterVal, tsVal, tsOK, r = scanNumber(b, i)
-			default:
-				tsOK = false
-				afterVal, r = p.skipValue(b, i, 1)
-			}
-		default:
+		if key != keyOther {
+			afterVal, r = p.value(b, i, key, f)
+		} else {
 			afterVal, r = p.skipValue(b, i, 1)
 		}
 		if r != OK {
-			return nil, 0, r
+			return r
 		}
-		i = skipWS(b, afterVal)
-		if i >= len(b) {
-			return nil, 0, NotJSON
+		if i = skipWS(b, afterVal); i >= len(b) {
+			return NotJSON
 		}
-		if b[i] == ',' {
-			if p.TrustProducer && nUID == 1 && nTS == 1 {
-				goto found
+		switch b[i] {
+		case ',':
+			if p.TrustProducer && f.nUID == 1 && f.nTS == 1 {
+				return OK
 			}
 			i = skipWS(b, i+1)
-			continue
+		case '}':
+			return end(b, i+1)
+		default:
+			return NotJSON
 		}
-		if b[i] == '}' {
-			i++
-			break
-		}
-		return nil, 0, NotJSON
 	}
-done:
+}
+
+// end checks that nothing but whitespace follows the object.
+func end(b []byte, i int) Reason {
 	if skipWS(b, i) != len(b) {
-		return nil, 0, NotJSON
+		return NotJSON
 	}
-found:
+	return OK
+}
+
+// value scans the value at i of a top-level uid or ts into f.
+func (p *Parser) value(b []byte, i, key int, f *fields) (afterVal int, r Reason) {
+	if key == keyUID {
+		f.nUID++
+		f.uidIsStr = b[i] == '"'
+		if !f.uidIsStr {
+			return p.skipValue(b, i, 1)
+		}
+		f.uidStart = i + 1
+		f.uidEnd, f.uidEsc, r = scanString(b, f.uidStart)
+		return f.uidEnd + 1, r
+	}
+	f.nTS++
+	f.tsIsStr = b[i] == '"'
 	switch {
-	case nUID > 1:
+	case f.tsIsStr:
+		f.tsStart = i + 1
+		f.tsEnd, f.tsEsc, r = scanString(b, f.tsStart)
+		return f.tsEnd + 1, r
+	case b[i] == '-' || (b[i] >= '0' && b[i] <= '9'):
+		afterVal, f.tsVal, f.tsOK, r = scanNumber(b, i)
+		return afterVal, r
+	}
+	f.tsOK = false
+	return p.skipValue(b, i, 1)
+}
+
+// verdict decides whether a frame whose walk succeeded counts, and decodes
+// its uid and ts.
+func (p *Parser) verdict(b []byte, f *fields) (uid []byte, ts int64, r Reason) {
+	switch {
+	case f.nUID > 1:
 		return nil, 0, DupUID
-	case nTS > 1:
+	case f.nTS > 1:
 		return nil, 0, DupTS
-	case nUID == 0:
+	case f.nUID == 0:
 		return nil, 0, NoUID
-	case nTS == 0:
+	case f.nTS == 0:
 		return nil, 0, NoTS
-	case !uidIsStr:
+	case !f.uidIsStr:
 		return nil, 0, BadUID
 	}
-	if tsIsStr {
-		s := b[tsStart:tsEnd]
-		if tsEsc {
+	ts, tsOK := f.tsVal, f.tsOK
+	if f.tsIsStr {
+		s := b[f.tsStart:f.tsEnd]
+		if f.tsEsc {
 			// Decode into scratch first; the uid may need it after, so
 			// take ts's digits out before that.
 			s = unescape(p.scratch[:0], s)
 			p.scratch = s
 		}
-		tsVal, tsOK = parseDigits(s)
+		ts, tsOK = parseDigits(s)
 	}
 	if !tsOK {
 		return nil, 0, BadTS
 	}
-	uid = b[uidStart:uidEnd]
-	if uidEsc {
+	uid = b[f.uidStart:f.uidEnd]
+	if f.uidEsc {
 		p.scratch = unescape(p.scratch[:0], uid)
 		uid = p.scratch
 	}
 	if len(uid) == 0 {
 		return nil, 0, EmptyUID
 	}
-	return uid, tsVal, OK
+	return uid, ts, OK
 }
 
 const (
@@ -181,10 +219,24 @@ const (
 	keyTS
 )
 
+// maxEscapedKey is the longest escaped key that can decode to uid or ts:
+// three \uXXXX escapes.
+const maxEscapedKey = 6 * 3
+
+// key scans the key whose body starts at i: its closing quote and which key
+// it is.
+func (p *Parser) key(b []byte, i int) (end, key int, r Reason) {
+	end, esc, r := scanString(b, i)
+	if r != OK {
+		return 0, 0, r
+	}
+	return end, p.classifyKey(b[i:end], esc), OK
+}
+
 func (p *Parser) classifyKey(k []byte, esc bool) int {
 	if esc {
 		// Rare: a key such as "\u0075id" is uid too, as in encoding/json.
-		if len(k) > 6*3 {
+		if len(k) > maxEscapedKey {
 			return keyOther
 		}
 		p.scratch = unescape(p.scratch[:0], k)

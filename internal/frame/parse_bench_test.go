@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/buger/jsonparser"
+	"github.com/minio/simdjson-go"
 	"github.com/valyala/fastjson"
 
 	"github.com/headcount/headcount/internal/gen"
@@ -39,13 +40,18 @@ func runBench(b *testing.B, fn func(f []byte) bool) {
 	}
 }
 
-// BenchmarkParse is headcount's extractor: full validation, UTF-8 included.
+// BenchmarkParse is headcount's extractor: full validation, UTF-8 included,
+// on each path this machine has (Parse takes the last).
 func BenchmarkParse(b *testing.B) {
-	var p Parser
-	runBench(b, func(f []byte) bool {
-		_, _, r := p.Parse(f)
-		return r == OK
-	})
+	for _, pt := range paths() {
+		b.Run(pt.String(), func(b *testing.B) {
+			var p Parser
+			runBench(b, func(f []byte) bool {
+				_, _, r := p.parse(f, pt)
+				return r == OK
+			})
+		})
+	}
 }
 
 // BenchmarkParseTrustProducer stops once uid and ts are found (opt-in).
@@ -80,6 +86,54 @@ func BenchmarkFastjson(b *testing.B) {
 	})
 }
 
+// BenchmarkFastjsonValidate is fastjson's syntax-only check (no UTF-8, no
+// extraction): the speed issue 12 measures Parse against.
+func BenchmarkFastjsonValidate(b *testing.B) {
+	runBench(b, func(f []byte) bool { return fastjson.ValidateBytes(f) == nil })
+}
+
+// BenchmarkSimdjsonGo is minio/simdjson-go (a vector stage 1, then a tape
+// of the whole frame), then the two keys. It checks syntax but not UTF-8 (its
+// source has no UTF-8 check), so it would not do for headcount.
+func BenchmarkSimdjsonGo(b *testing.B) {
+	if !simdjson.SupportedCPU() {
+		b.Skip("simdjson-go needs AVX2 and CLMUL")
+	}
+	var sj simdjsonGo
+	runBench(b, sj.extract)
+}
+
+// simdjsonGo keeps simdjson-go's buffers between frames.
+type simdjsonGo struct {
+	pj   *simdjson.ParsedJson
+	iter simdjson.Iter
+	obj  simdjson.Object
+	elem simdjson.Element
+}
+
+func (s *simdjsonGo) extract(f []byte) bool {
+	var err error
+	if s.pj, err = simdjson.Parse(f, s.pj, simdjson.WithCopyStrings(false)); err != nil {
+		return false
+	}
+	s.iter = s.pj.Iter()
+	s.iter.Advance()
+	if _, _, err = s.iter.Root(&s.iter); err != nil {
+		return false
+	}
+	if _, err = s.iter.Object(&s.obj); err != nil {
+		return false
+	}
+	uid := s.obj.FindKey("uid", &s.elem)
+	if uid == nil {
+		return false
+	}
+	if u, err := uid.Iter.StringBytes(); err != nil || len(u) == 0 {
+		return false
+	}
+	return s.obj.FindKey("ts", &s.elem) != nil
+}
+
 // BenchmarkJsonparser stops reading once both keys are found: nothing after
 // them is validated.
 func BenchmarkJsonparser(b *testing.B) {
@@ -97,4 +151,18 @@ func BenchmarkJsonparser(b *testing.B) {
 		}, paths...)
 		return len(uid) > 0 && ts != 0
 	})
+}
+
+// BenchmarkStage1 is the vector scan alone on each vector path: what stage
+// 2 (the walk over the structural indexes) adds is BenchmarkParse minus
+// this.
+func BenchmarkStage1(b *testing.B) {
+	for _, pt := range paths()[1:] {
+		b.Run(pt.String(), func(b *testing.B) {
+			var p Parser
+			runBench(b, func(f []byte) bool {
+				return p.scan(f, pt)
+			})
+		})
+	}
 }

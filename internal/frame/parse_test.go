@@ -34,6 +34,11 @@ func TestParse(t *testing.T) {
 		{"min int64", `{"uid":"u","ts":-9223372036854775808}`, "u", -9223372036854775808, OK},
 		{"every value type", `{"a":true,"b":false,"c":null,"d":-1.5e+3,"e":0,"f":[],"g":{},"uid":"u","ts":1}`, "u", 1, OK},
 
+		{"nested empties", `{"uid":"u","ts":1,"n":[[[]],{},[{}]]}`, "u", 1, OK},
+		{"every value nested", `{"ts":1,"uid":"u","x":[{"a":[1,{"b":[true,false,null,"s",-0.5e-3]}]}]}`, "u", 1, OK},
+		{"whitespace between all tokens", "{ \"uid\" : \"u\" , \"ts\" : 1 , \"x\" : [ 1 , true , { \"a\" : null } ] }", "u", 1, OK},
+		{"numbers end at operators", `{"uid":"u","ts":1,"x":[1,2.5],"y":{"a":1e5},"z":-0}`, "u", 1, OK},
+
 		{"blank", "  ", "", 0, Empty},
 		{"empty", "", "", 0, Empty},
 		{"array", `[1,2]`, "", 0, NotObject},
@@ -50,6 +55,27 @@ func TestParse(t *testing.T) {
 		{"leading zero", `{"uid":"u","ts":01}`, "", 0, NotJSON},
 		{"bad literal", `{"uid":"u","ts":1,"x":tru}`, "", 0, NotJSON},
 		{"nested syntax error", `{"x":[1,{"a":}],"uid":"u","ts":1}`, "", 0, NotJSON},
+		// Stage 2 reads only the first byte of a token: the rest must be checked.
+		{"junk after nested number", `{"a":[1x],"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"junk after nested literal", `{"a":[truex],"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"junk after literal in object", `{"a":{"b":nullx},"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"junk after top-level literal", `{"a":falsey,"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"junk after string", `{"a":"s"x,"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"junk after key", `{"a"x:1,"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"string right after number", `{"a":1"b","uid":"u","ts":1}`, "", 0, NotJSON},
+		{"two numbers", `{"a":[1 2],"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"lone minus", `{"a":-,"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"junk after ts", `{"uid":"u","ts":1x}`, "", 0, NotJSON},
+		{"junk after uid number", `{"uid":5x,"ts":1}`, "", 0, NotJSON},
+		{"form feed between tokens", "{\"a\":[1,\f2],\"uid\":\"u\",\"ts\":1}", "", 0, NotJSON},
+		{"0x1A as a value", "{\"a\":\x1a,\"uid\":\"u\",\"ts\":1}", "", 0, NotJSON},
+		{"backslash outside strings", `{"a":\"b","uid":"u","ts":1}`, "", 0, NotJSON},
+		{"key without colon", `{"a" "b","uid":"u","ts":1}`, "", 0, NotJSON},
+		{"array closed by brace", `{"a":[1},"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"object closed by bracket", `{"a":{"b":1],"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"comma after open", `{"a":[,1],"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"value as key", `{"a":{1:2},"uid":"u","ts":1}`, "", 0, NotJSON},
+		{"top-level value missing", `{"uid":"u","ts":1,"a":}`, "", 0, NotJSON},
 		{"invalid utf8", "{\"uid\":\"\xff\",\"ts\":1}", "", 0, BadUTF8},
 		{"overlong utf8", "{\"x\":\"\xc0\xaf\",\"uid\":\"u\",\"ts\":1}", "", 0, BadUTF8},
 		{"utf8 surrogate half", "{\"x\":\"\xed\xa0\x80\",\"uid\":\"u\",\"ts\":1}", "", 0, BadUTF8},
@@ -77,19 +103,32 @@ func TestParse(t *testing.T) {
 		{"deep but allowed", `{"uid":"u","ts":1,"x":` + strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1) + `}`, "u", 1, OK},
 	}
 	var p Parser
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			uid, ts, r := p.Parse([]byte(tt.in))
-			if r != tt.r {
-				t.Fatalf("reason = %v, want %v", r, tt.r)
-			}
-			if r != OK {
-				return
-			}
-			if string(uid) != tt.uid || ts != tt.ts {
-				t.Errorf("got uid %q ts %d, want %q %d", uid, ts, tt.uid, tt.ts)
-			}
-		})
+	forEachPath(t, func(t *testing.T, pt path) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				uid, ts, r := p.parse([]byte(tt.in), pt)
+				if r != tt.r {
+					t.Fatalf("reason = %v, want %v", r, tt.r)
+				}
+				if pt != pathScalar && validJSON(r) && !fastPath(&p, []byte(tt.in), pt) {
+					t.Errorf("valid JSON left to the scalar walk")
+				}
+				if r != OK {
+					return
+				}
+				if string(uid) != tt.uid || ts != tt.ts {
+					t.Errorf("got uid %q ts %d, want %q %d", uid, ts, tt.uid, tt.ts)
+				}
+			})
+		}
+	})
+}
+
+// forEachPath runs f once for each path of this machine, so that CI tests
+// every path its machine has.
+func forEachPath(t *testing.T, f func(t *testing.T, pt path)) {
+	for _, pt := range paths() {
+		t.Run(pt.String(), func(t *testing.T) { f(t, pt) })
 	}
 }
 
@@ -98,16 +137,18 @@ func TestParse(t *testing.T) {
 func TestParsePrefixes(t *testing.T) {
 	full := `{"a":[1,-2.5e3,true,false,null,{"uid":"x"}],"uid":"a\u00e9\"b","ts":"12","z":"Жж\n"}`
 	var p Parser
-	if _, _, r := p.Parse([]byte(full)); r != OK {
-		t.Fatalf("full frame: %v", r)
-	}
-	for n := 0; n < len(full); n++ {
-		b := []byte(full[:n])
-		b = b[:n:n]
-		if _, _, r := p.Parse(b); r == OK {
-			t.Errorf("prefix %q accepted", b)
+	forEachPath(t, func(t *testing.T, pt path) {
+		if _, _, r := p.parse([]byte(full), pt); r != OK {
+			t.Fatalf("full frame: %v", r)
 		}
-	}
+		for n := 0; n < len(full); n++ {
+			b := []byte(full[:n])
+			b = b[:n:n]
+			if _, _, r := p.parse(b, pt); r == OK {
+				t.Errorf("prefix %q accepted", b)
+			}
+		}
+	})
 }
 
 func TestReasonString(t *testing.T) {

@@ -1,0 +1,35 @@
+package frame
+
+import "golang.org/x/sys/cpu"
+
+// paths lists the paths this CPU can take, slowest first. The vector code
+// also needs BMI1 (ANDN, TZCNT, BLSR), POPCNT and PCLMULQDQ, AVX-512's BMI2
+// (BZHI); x/sys/cpu reports AVX2 and AVX-512 only when the OS saves their
+// registers.
+func paths() []path {
+	ps := []path{pathScalar}
+	x := cpu.X86
+	if !x.HasBMI1 || !x.HasPOPCNT || !x.HasPCLMULQDQ {
+		return ps
+	}
+	if x.HasAVX2 {
+		ps = append(ps, pathAVX2)
+	}
+	if x.HasAVX512F && x.HasAVX512BW && x.HasBMI2 {
+		ps = append(ps, pathAVX512)
+	}
+	return ps
+}
+
+// stage1 runs path pt's stage 1 over src (the last 64-byte block being the
+// rest of src padded with spaces): it writes the structural indexes to idx
+// and returns how many, or -1 when the frame has an error.
+func stage1(pt path, src []byte, idx []uint32) int {
+	switch pt {
+	case pathAVX512:
+		return stage1AVX512(src, idx)
+	case pathAVX2:
+		return stage1AVX2(src, idx)
+	}
+	return -1
+}

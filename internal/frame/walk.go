@@ -1,0 +1,253 @@
+package frame
+
+import "bytes"
+
+// walk is stage 2: it checks the grammar of the frame over stage 1's
+// structural indexes and fills f with its top-level uid and ts. false means
+// the frame is not one valid JSON object (or nests deeper than the scalar
+// walk allows), and the scalar walk is to say why.
+func (p *Parser) walk(b []byte, f *fields) bool {
+	idx := p.idx
+	n := len(idx)
+	if n < 2 || b[idx[0]] != '{' {
+		return false
+	}
+	k := 1
+	if b[idx[k]] == '}' {
+		return k+1 == n
+	}
+	for {
+		// A member: "key" : value, then , or }.
+		if k+3 >= n {
+			return false
+		}
+		t := int(idx[k])
+		if b[t] != '"' || b[idx[k+1]] != ':' {
+			return false
+		}
+		key := keyOther
+		// Inline for keys without whitespace before the colon and of the
+		// lengths uid and ts have unescaped; most keys have neither length.
+		switch e, n := int(idx[k+1])-1, int(idx[k+1])-t-2; {
+		case b[e] != '"' || escapedKeyLengths>>uint(n)&1 != 0:
+			key = p.walkKey(b, t+1, e+1)
+		case n == 3 && b[t+1] == 'u' && b[t+2] == 'i' && b[t+3] == 'd':
+			key = keyUID
+		case n == 2 && b[t+1] == 't' && b[t+2] == 's':
+			key = keyTS
+		}
+		v := int(idx[k+2])
+		k += 3
+		ok := true
+		switch c := b[v]; {
+		case key != keyOther:
+			if k, ok = p.walkField(b, v, k, key, f); !ok {
+				return false
+			}
+		case c == '"':
+		case c == '{' || c == '[':
+			if k, ok = p.walkNested(b, k, c == '{'); !ok {
+				return false
+			}
+		default:
+			if !scalarOK(b, v) {
+				return false
+			}
+		}
+		if k >= n {
+			return false
+		}
+		switch b[idx[k]] {
+		case ',':
+			k++
+		case '}':
+			return k+1 == n
+		default:
+			return false
+		}
+	}
+}
+
+// escapedKeyLengths has bit n set for each length n of an escaped key that
+// can be uid or ts: with \uXXXX escapes (the only ones that decode to
+// letters) "ts" is 7 or 12 bytes long, "uid" 8, 13 or 18.
+const escapedKeyLengths = 1<<7 | 1<<8 | 1<<12 | 1<<13 | 1<<18
+
+// walkKey classifies the top-level key whose body starts at i, colon
+// being the index of the ':' after it. The key ends at the last quote
+// before the colon: only whitespace is between (anything else would be a
+// token).
+func (p *Parser) walkKey(b []byte, i, colon int) int {
+	end := colon - 1
+	for b[end] != '"' {
+		end--
+	}
+	switch n := end - i; n {
+	case 3:
+		if b[i] == 'u' && b[i+1] == 'i' && b[i+2] == 'd' {
+			return keyUID
+		}
+	case 2:
+		if b[i] == 't' && b[i+1] == 's' {
+			return keyTS
+		}
+	case 7, 8, 12, 13, 18: // see escapedKeyLengths
+		if c := b[i]; (c == '\\' || c == 'u' || c == 't') && bytes.IndexByte(b[i:end], '\\') >= 0 {
+			return p.classifyKey(b[i:end], true)
+		}
+	}
+	return keyOther
+}
+
+// walkField reads the value at v of a top-level uid or ts into f, as
+// Parser.value does; k is the token after it.
+func (p *Parser) walkField(b []byte, v, k, key int, f *fields) (int, bool) {
+	c := b[v]
+	isStr := c == '"'
+	var start, end int
+	var esc bool
+	if isStr {
+		// Stage 1 validated the string: this only finds its end.
+		start = v + 1
+		end, esc, _ = scanString(b, start)
+	}
+	if key == keyUID {
+		f.nUID++
+		f.uidIsStr = isStr
+		if isStr {
+			f.uidStart, f.uidEnd, f.uidEsc = start, end, esc
+		}
+	} else {
+		f.nTS++
+		f.tsIsStr = isStr
+		f.tsOK = false
+		if isStr {
+			f.tsStart, f.tsEnd, f.tsEsc = start, end, esc
+		}
+		if c == '-' || (c >= '0' && c <= '9') {
+			e, val, isInt, r := scanNumber(b, v)
+			f.tsVal, f.tsOK = val, isInt
+			return k, r == OK && delimits(b, e)
+		}
+	}
+	switch {
+	case isStr:
+		return k, true
+	case c == '{' || c == '[':
+		return p.walkNested(b, k, c == '{')
+	}
+	return k, scalarOK(b, v)
+}
+
+// walkNested checks the container whose opening token is just before
+// token k (an object when obj), a value of the top-level object, and
+// returns the token after its end. A state machine over the tokens, with
+// the open containers' kinds in p.stack.
+func (p *Parser) walkNested(b []byte, k int, obj bool) (int, bool) {
+	idx := p.idx
+	n := len(idx)
+	open := 0
+	var c byte
+push:
+	// As skipValue: a value of the top-level object is at depth 1.
+	if 1+open >= MaxDepth || k >= n {
+		return 0, false
+	}
+	p.setKind(open, obj)
+	open++
+	if c = b[idx[k]]; c == closer(obj) {
+		k++
+		goto closed
+	}
+	if !obj {
+		goto value
+	}
+key:
+	if k+1 >= n || b[idx[k]] != '"' || b[idx[k+1]] != ':' {
+		return 0, false
+	}
+	k += 2
+value:
+	if k >= n {
+		return 0, false
+	}
+	switch t := int(idx[k]); b[t] {
+	case '"':
+	case '{', '[':
+		obj = b[t] == '{'
+		k++
+		goto push
+	default:
+		if !scalarOK(b, t) {
+			return 0, false
+		}
+	}
+	k++
+after:
+	if k >= n {
+		return 0, false
+	}
+	c = b[idx[k]]
+	k++
+	obj = p.kind(open - 1)
+	switch {
+	case c == ',' && obj:
+		goto key
+	case c == ',':
+		goto value
+	case c != closer(obj):
+		return 0, false
+	}
+closed:
+	if open--; open > 0 {
+		goto after
+	}
+	return k, true
+}
+
+// setKind and kind keep whether the container at depth d is an object.
+func (p *Parser) setKind(d int, obj bool) {
+	if obj {
+		p.stack[d>>6] |= 1 << (d & 63)
+	} else {
+		p.stack[d>>6] &^= 1 << (d & 63)
+	}
+}
+
+func (p *Parser) kind(d int) bool { return p.stack[d>>6]&(1<<(d&63)) != 0 }
+
+// closer is the byte that closes an object (obj) or an array.
+func closer(obj bool) byte {
+	if obj {
+		return '}'
+	}
+	return ']'
+}
+
+// scalarOK checks the number or literal that starts at token i: well formed
+// and followed by whitespace, an operator or the frame's end (stage 1 did not
+// index the bytes that follow a token's first byte).
+func scalarOK(b []byte, i int) bool {
+	var end int
+	var r Reason
+	switch c := b[i]; {
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, _, _, r = scanNumber(b, i)
+	case c == 't':
+		end, r = literal(b, i, "true")
+	case c == 'f':
+		end, r = literal(b, i, "false")
+	case c == 'n':
+		end, r = literal(b, i, "null")
+	default:
+		return false
+	}
+	return r == OK && delimits(b, end)
+}
+
+// delimiter is the bytes that may follow a number or a literal.
+var delimiter = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, ',': true, ']': true, '}': true, ':': true, '[': true, '{': true}
+
+func delimits(b []byte, i int) bool {
+	return i == len(b) || delimiter[b[i]]
+}
