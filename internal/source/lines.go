@@ -16,7 +16,7 @@ const (
 	// DefaultReleaseEvery is how much of a mapped file is read past
 	// between releases of its pages: large enough that the madvise calls
 	// cost nothing measurable, small against a file of gigabytes.
-	DefaultReleaseEvery = 64 << 20
+	DefaultReleaseEvery = 16 << 20
 )
 
 // Lines splits a stream of JSON lines into batches. It reads in chunks and
