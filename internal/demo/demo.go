@@ -205,15 +205,12 @@ func Run(ctx context.Context, cfg Config) error {
 	fmt.Fprintf(cfg.Status, "demo: embedded Kafka broker at %s, topic %q with %d partitions; %s frames/s of event time from %s users, event time %g× the wall clock (a minute every %.1fs)\n",
 		conn.Brokers[0], InputTopic, cfg.Partitions, progress.Thousands(uint64(cfg.Rate)), progress.Thousands(uint64(cfg.Users)), cfg.Speedup, 60/cfg.Speedup)
 
-	c, err := openClients(ctx, conn)
+	c, err := openClients(ctx, conn, cfg.Input)
 	if err != nil {
 		return err
 	}
 	defer c.close()
 	producer, src, reader, admin := c.producer, c.src, c.reader, c.admin
-	if cfg.Input != nil {
-		cfg.Input(src)
-	}
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -259,7 +256,9 @@ type clients struct {
 	closers  []func() error // in the order opened
 }
 
-func openClients(ctx context.Context, conn kafka.Config) (c *clients, err error) {
+// openClients opens the demo's clients; input, if set, is handed the source
+// once it is open (Config.Input).
+func openClients(ctx context.Context, conn kafka.Config, input func(*kafka.Source)) (c *clients, err error) {
 	c = &clients{}
 	defer func() {
 		if err != nil {
@@ -281,6 +280,9 @@ func openClients(ctx context.Context, conn kafka.Config) (c *clients, err error)
 		return c, fmt.Errorf("demo source: %w", err)
 	}
 	c.closers = append(c.closers, c.src.Close)
+	if input != nil {
+		input(c.src)
+	}
 	if c.sink, err = kafka.NewSink(ctx, kafka.SinkConfig{Config: conn, Topic: OutputTopic}); err != nil {
 		return c, fmt.Errorf("demo sink: %w", err)
 	}
