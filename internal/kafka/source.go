@@ -94,9 +94,10 @@ type SourceConfig struct {
 	// windows'. The run command sets it; a library user may share
 	// partitions deliberately.
 	Alone bool
-	// Finished is polled by an UntilEnd member of a group that counts
-	// together: true ends the source (io.EOF).
-	Finished func() bool
+	// Finished is closed when the group that an UntilEnd member counts
+	// together with has published everything: the source ends (io.EOF)
+	// then, a poll under way is cut short.
+	Finished <-chan struct{}
 	// LagInterval is how often the partitions' end offsets and the
 	// group's committed offsets are listed for Lag (default
 	// DefaultLagInterval).

@@ -52,6 +52,7 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return false
 		}
 	}
+	cutShort := s.cutShort(ctx)
 	lastBarrier := time.Now()
 	for {
 		due, pollFor := s.barrierDue(lastBarrier)
@@ -71,8 +72,11 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			wake = pollFor // the next transaction's commit
 		}
 		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if !s.ended() {
+			pctx = cutShort
+		}
 		if wake > 0 {
-			pctx, cancel = context.WithTimeout(ctx, wake)
+			pctx, cancel = context.WithTimeout(pctx, wake)
 		}
 		fs := s.cl.PollFetches(pctx)
 		cancel()
@@ -95,6 +99,25 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// cutShort returns ctx, done early when the group finishes (Finished): a
+// poll under way then returns, and the member ends without waiting for the
+// poll's timeout. Polls that begin after it use ctx, so that a source that
+// cannot end yet (its state is not restored) does not spin.
+func (s *Source) cutShort(ctx context.Context) context.Context {
+	if s.cfg.Finished == nil {
+		return ctx
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.cfg.Finished:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return cctx
 }
 
 // untilEndStep is the fetch loop's --until-end bookkeeping before a poll:
