@@ -115,7 +115,9 @@ func (d *Decoder) Decode(dst, src []byte) ([]byte, error) {
 	}
 	out := dst[:0]
 	if g := d.guess(h, len(rest)); cap(out) < g {
-		out = make([]byte, 0, g)
+		// An eighth more: a buffer that is used again (dst) then fits
+		// the next frame that is a little larger than this one.
+		out = make([]byte, 0, min(d.max, g+g/8))
 	}
 	sum := xxhash.New32()
 	for {
