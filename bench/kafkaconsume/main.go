@@ -23,18 +23,23 @@ import (
 func main() {
 	brokers := flag.String("brokers", "127.0.0.1:9092", "seed brokers, comma-separated")
 	topic := flag.String("topic", "", "topic to read")
+	partBytes := flag.Int("fetch-partition-bytes", 0, "kgo.FetchMaxPartitionBytes (0: franz-go's default, 1 MiB)")
 	flag.Parse()
-	if err := run(strings.Split(*brokers, ","), *topic); err != nil {
+	var opts []kgo.Opt
+	if *partBytes > 0 {
+		opts = append(opts, kgo.FetchMaxPartitionBytes(int32(*partBytes)))
+	}
+	if err := run(strings.Split(*brokers, ","), *topic, opts...); err != nil {
 		fmt.Fprintln(os.Stderr, "kafkaconsume:", err)
 		os.Exit(1)
 	}
 }
 
-func run(brokers []string, topic string) error {
+func run(brokers []string, topic string, opts ...kgo.Opt) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, opts...)...)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -35,13 +36,13 @@ func init() { commands["run"] = runRun }
 
 // runOpts are run's flags: the pipeline's Config and where things go.
 type runOpts struct {
-	cfg                                         pipeline.Config
-	in, out, dead, httpAddr, cpuOut, checkpoint string
-	progress, quiet                             bool
-	readyLag                                    int64
-	kafka                                       *kafkaFlags
-	logFlags                                    *logFlags
-	log                                         *logging.Log
+	cfg                                                 pipeline.Config
+	in, out, dead, httpAddr, cpuOut, memOut, checkpoint string
+	progress, quiet                                     bool
+	readyLag                                            int64
+	kafka                                               *kafkaFlags
+	logFlags                                            *logFlags
+	log                                                 *logging.Log
 	// With --checkpoint: the checkpointer, and the lengths its output
 	// files are cut back to when the run resumes (nil: a first run).
 	saver   *checkpoint.File
@@ -78,6 +79,7 @@ func (o *runOpts) flags() *flag.FlagSet {
 	fs.BoolVar(&o.progress, "progress", false, "print progress (frames/s, MB/s, ETA, watermark) on stderr every second even when it is not a terminal, as log records (default: only on a terminal, and not with --quiet)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no end-of-run summary on stderr")
 	fs.StringVar(&o.cpuOut, "cpuprofile", "", "write a CPU profile (go tool pprof) of the run to this file")
+	fs.StringVar(&o.memOut, "memprofile", "", "write the run's allocations (go tool pprof -sample_index=alloc_space) to this file at its end")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "file input: save the state in this file every --checkpoint-interval and on SIGTERM/SIGINT; the same command started again resumes from it (output files are cut back to what the state covers); removed when the input is done")
 	o.cfg.CheckpointEvery = 10 * time.Second
 	fs.DurationVar(&o.cfg.CheckpointEvery, "checkpoint-interval", o.cfg.CheckpointEvery, "how often --checkpoint saves the state (wall clock)")
@@ -95,7 +97,7 @@ var runFlagGroups = []flagGroup{
 	{"Kafka input and output", []string{"group", "start", "until-end", "exactly-once", "commit-interval", "instance-id", "session-timeout",
 		"buckets", "assign-timeout", "out-partitions", "state-topic", "transactional-id"}},
 	{"Kafka connection", []string{"tls", "tls-ca", "tls-cert", "tls-key", "tls-insecure", "sasl", "sasl-user", "sasl-password", "client-id"}},
-	{"Operations", []string{"checkpoint", "checkpoint-interval", "http", "ready-lag", "progress", "quiet", "log-format", "log-level", "cpuprofile"}},
+	{"Operations", []string{"checkpoint", "checkpoint-interval", "http", "ready-lag", "progress", "quiet", "log-format", "log-level", "cpuprofile", "memprofile"}},
 }
 
 const runExamples = `  headcount run --in events.jsonl                           every minute of a file, to stdout
@@ -128,13 +130,11 @@ func runRun(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	if o.cpuOut != "" {
-		stopProfile, err := startProfile(o.cpuOut)
-		if err != nil {
-			return fail(err)
-		}
-		defer stopProfile()
+	stopProfiles, err := o.profiles()
+	if err != nil {
+		return fail(err)
 	}
+	defer stopProfiles()
 	ends.watchMember(ctx, cancel)
 	begin := time.Now()
 	stats, err := pipeline.Run(ctx, ends.src, ends.results, o.cfg)
@@ -416,6 +416,23 @@ func onlyOnce(stop func()) func() {
 	return func() { once.Do(stop) }
 }
 
+// profiles starts the CPU profile (--cpuprofile); stop ends it and writes
+// the allocations (--memprofile).
+func (o *runOpts) profiles() (stop func(), err error) {
+	stopCPU := func() {}
+	if o.cpuOut != "" {
+		if stopCPU, err = startProfile(o.cpuOut); err != nil {
+			return nil, err
+		}
+	}
+	return func() {
+		stopCPU()
+		if o.memOut != "" {
+			writeAllocs(o.memOut)
+		}
+	}, nil
+}
+
 // startProfile writes a CPU profile to path until stop.
 func startProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
@@ -427,6 +444,23 @@ func startProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeAllocs writes the allocations so far (pprof's allocs profile) to
+// path; a failure is only reported. The profile is as of the last garbage
+// collection: one runs first, so the last allocations count too.
+func writeAllocs(path string) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		slog.Warn("memory profile", "err", err)
+	}
 }
 
 // summary reports the end-of-run totals: for a person (text), the lines

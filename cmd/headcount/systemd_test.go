@@ -225,7 +225,7 @@ func checkWritable(t *testing.T, u unit, o *runOpts, stateRoot string) {
 	for _, d := range u["StateDirectory"] {
 		dirs = append(dirs, filepath.Join(stateRoot, d)+"/")
 	}
-	for _, p := range []string{o.out, o.dead, o.checkpoint, o.cpuOut} {
+	for _, p := range []string{o.out, o.dead, o.checkpoint, o.cpuOut, o.memOut} {
 		if p == "" || p == "-" || kafka.IsURL(p) {
 			continue
 		}

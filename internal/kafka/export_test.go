@@ -28,3 +28,7 @@ func ReadStates(ctx context.Context, c *Config, topic string, owners []string) (
 func StateRecords(topic, owner string, gen uint64, payload []byte) []*kgo.Record {
 	return stateRecords(topic, owner, gen, payload)
 }
+
+// Reused is how many decompression buffers the source's records gave back
+// were decoded into again.
+func (s *Source) Reused() uint64 { return s.pool.reused.Load() }

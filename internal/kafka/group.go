@@ -71,7 +71,12 @@ type Member struct {
 	errOnce sync.Once
 	err     error
 	failed  chan struct{}
-	done    atomic.Bool
+	// finished is closed once the group has published everything this
+	// member's --until-end input covers (finish).
+	finished   chan struct{}
+	finishOnce sync.Once
+	untilEnd   bool
+	ends       []bucket.End // where the input ends (untilEnd)
 	// leave, for an --until-end member with an instance id, takes it out
 	// of its groups at Close: a static member's partitions otherwise wait
 	// for its session, and a backfill that ended is not restarted.
@@ -117,7 +122,7 @@ func NewMember(ctx context.Context, cfg MemberConfig) (*Member, error) {
 	if sc.StateTopic == "" {
 		sc.StateTopic = sc.Group + ".headcount-state"
 	}
-	m := &Member{topic: bucketTopic(sc.Group), failed: make(chan struct{})}
+	m := &Member{topic: bucketTopic(sc.Group), failed: make(chan struct{}), finished: make(chan struct{})}
 	m.watermark.Store(watermark.None)
 	if err := m.start(ctx, cfg, sc); err != nil {
 		_ = m.Close()
@@ -134,6 +139,11 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	// The input first: its fetches begin while the steps after it join
+	// their groups.
+	if err := m.openSource(ctx, sc); err != nil {
+		return err
+	}
 	if err := m.openCount(ctx, cfg, &sc, inputs); err != nil {
 		return err
 	}
@@ -151,17 +161,6 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 			}
 		}()
 	}
-	sc.ExactlyOnce, sc.BucketTopic = true, m.topic
-	if sc.UntilEnd {
-		sc.Finished = m.done.Load
-		if sc.InstanceID != "" {
-			cfg := sc.Config
-			m.leave = func() { leaveStatic(&cfg, sc.InstanceID, sc.Group, m.topic, countTopic(sc.Group)) }
-		}
-	}
-	if m.src, err = NewSource(ctx, sc); err != nil {
-		return err
-	}
 	if sc.UntilEnd {
 		m.wg.Add(1)
 		go func() {
@@ -169,10 +168,36 @@ func (m *Member) start(ctx context.Context, cfg MemberConfig, sc SourceConfig) e
 			if err := m.topics(sctx); err != nil {
 				return // reported by the steps
 			}
-			m.watchDone(sctx, &sc.Config, countTopic(sc.Group), m.src.Ends())
+			m.watchDone(sctx, &sc.Config, countTopic(sc.Group))
 		}()
 	}
 	return nil
+}
+
+// openSource opens the member's input, whose pipeline splits the frames.
+func (m *Member) openSource(ctx context.Context, sc SourceConfig) error {
+	sc.ExactlyOnce, sc.BucketTopic = true, m.topic
+	if sc.UntilEnd {
+		sc.Finished = m.finished
+		if sc.InstanceID != "" {
+			cfg := sc.Config
+			m.leave = func() { leaveStatic(&cfg, sc.InstanceID, sc.Group, m.topic, countTopic(sc.Group)) }
+		}
+	}
+	var err error
+	if m.src, err = NewSource(ctx, sc); err != nil {
+		return err
+	}
+	m.untilEnd, m.ends = sc.UntilEnd, m.src.Ends()
+	return nil
+}
+
+// finish ends an --until-end member's input: the group has published
+// everything up to ends, and ends cover where this member's input ends.
+func (m *Member) finish(ends []bucket.End) {
+	if m.untilEnd && covers(ends, m.ends) {
+		m.finishOnce.Do(func() { close(m.finished) })
+	}
 }
 
 // openCount opens the buckets' counters (not yet running).
@@ -198,7 +223,8 @@ func (m *Member) openCount(ctx context.Context, cfg MemberConfig, sc *SourceConf
 
 // openMerge opens the merge (not yet running) and its results' sink.
 func (m *Member) openMerge(ctx context.Context, cfg MemberConfig, sc *SourceConfig) error {
-	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), log: sc.logger()}
+	mw := &mergeWork{buckets: m.buckets, loc: cfg.Window.Loc, keep: cfg.Window.Keep, countTopic: countTopic(sc.Group), log: sc.logger(),
+		finished: m.finish}
 	mw.observe = func(rs []result.Result) {
 		m.published.Add(uint64(len(rs)))
 		m.corrections.Add(pipeline.CountCorrections(rs))
@@ -318,15 +344,20 @@ func (m *Member) Close() error {
 	if m.topicsReady != nil {
 		<-m.topicsReady // its client closes
 	}
-	errs := []error{m.err}
+	// The steps and the input leave their groups at the same time: each
+	// waits for the broker.
+	var wg sync.WaitGroup
 	for _, st := range m.stages {
-		st.close()
+		wg.Go(st.close)
 	}
+	var srcErr error
+	if m.src != nil {
+		wg.Go(func() { srcErr = m.src.Close() })
+	}
+	wg.Wait()
+	errs := []error{m.err, srcErr}
 	for _, c := range m.closers {
 		errs = append(errs, c())
-	}
-	if m.src != nil {
-		errs = append(errs, m.src.Close())
 	}
 	if m.leave != nil {
 		m.leave()
@@ -334,10 +365,11 @@ func (m *Member) Close() error {
 	return errors.Join(errs...)
 }
 
-// watchDone reads the counts topic for the merge's done records and sets
-// m.done once one covers every input partition up to where this member's
-// input ends (--until-end).
-func (m *Member) watchDone(ctx context.Context, c *Config, topic string, ends []bucket.End) {
+// watchDone reads the counts topic for the merge's done records and
+// finishes the member once one covers every input partition up to where
+// its input ends (--until-end). The merge of this member finishes it at
+// once when it commits such a record; the others learn it here.
+func (m *Member) watchDone(ctx context.Context, c *Config, topic string) {
 	// A short fetch wait: the done record is seen within it of the
 	// merge's commit, and a read_committed fetch may not be answered
 	// early when a transaction ends.
@@ -354,8 +386,8 @@ func (m *Member) watchDone(ctx context.Context, c *Config, topic string, ends []
 		fs := cl.PollFetches(ctx)
 		fs.EachRecord(func(r *kgo.Record) {
 			var d bucket.Done
-			if bucket.IsDone(r.Value) && d.UnmarshalBinary(r.Value) == nil && covers(d.Ends, ends) {
-				m.done.Store(true)
+			if bucket.IsDone(r.Value) && d.UnmarshalBinary(r.Value) == nil {
+				m.finish(d.Ends)
 			}
 		})
 	}

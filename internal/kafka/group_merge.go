@@ -30,7 +30,10 @@ type mergeWork struct {
 	sink       pipeline.Sink
 	// observe, if set, sees every result published (the member's stats).
 	observe func([]result.Result)
-	log     *slog.Logger
+	// finished, if set, is given the ends of the done record once its
+	// transaction has committed: this member need not read it back.
+	finished func([]bucket.End)
+	log      *slog.Logger
 
 	m      *merge.Merge // nil while this member does not merge
 	done   []bucket.End // the ends last announced done (nil: none)
@@ -115,6 +118,13 @@ func (w *mergeWork) emit(ctx context.Context, t *Txn) error {
 	w.buf = (&bucket.Done{Ends: ends}).AppendBinary(w.buf[:0])
 	t.sess.Produce(ctx, &kgo.Record{Topic: w.countTopic, Value: slices.Clone(w.buf)}, t.promise)
 	return nil
+}
+
+// committed passes the committed done record on (finished).
+func (w *mergeWork) committed() {
+	if w.done != nil && w.finished != nil {
+		w.finished(w.done)
+	}
 }
 
 // The merge's state: "hcN" 1, byte announced (0/1) and if 1 the bytes of

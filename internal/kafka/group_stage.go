@@ -41,6 +41,9 @@ type stageWork interface {
 	state(p int32) ([]byte, error)
 }
 
+// afterCommit is a stageWork that acts once what it emitted has committed.
+type afterCommit interface{ committed() }
+
 // stage runs a stageWork over the partitions a consumer group gives it.
 type stage struct {
 	name       string // for logs and state keys
@@ -325,6 +328,9 @@ func (st *stage) commit(ctx context.Context) error {
 			}
 		}
 		st.saved(begin)
+		if a, ok := st.work.(afterCommit); ok {
+			a.committed()
+		}
 		return nil
 	}
 	st.cfg.logger().Warn("kafka: transaction aborted, going back to the last committed state", "stage", st.name, "err", cause)

@@ -94,9 +94,10 @@ type SourceConfig struct {
 	// windows'. The run command sets it; a library user may share
 	// partitions deliberately.
 	Alone bool
-	// Finished is polled by an UntilEnd member of a group that counts
-	// together: true ends the source (io.EOF).
-	Finished func() bool
+	// Finished is closed when the group that an UntilEnd member counts
+	// together with has published everything: the source ends (io.EOF)
+	// then, a poll under way is cut short.
+	Finished <-chan struct{}
 	// LagInterval is how often the partitions' end offsets and the
 	// group's committed offsets are listed for Lag (default
 	// DefaultLagInterval).
@@ -114,6 +115,7 @@ type Source struct {
 	cl    *kgo.Client
 	cfg   SourceConfig
 	group bool
+	pool  *recordPool // the buffers the frames alias (pool.go)
 
 	// Owned by Next.
 	cur []*source.Batch // batches of the current poll not yet returned
@@ -178,17 +180,6 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 		marks:    map[*source.Batch]mark{},
 		assigned: map[topicPartition]bool{},
 	}
-	reset := kgo.NewOffset().AtStart()
-	if cfg.StartLatest {
-		reset = kgo.NewOffset().AtEnd()
-	}
-	opts := []kgo.Opt{
-		kgo.ConsumeTopics(cfg.Topics...),
-		kgo.ConsumeResetOffset(reset),
-		// Transaction markers take offsets too; seeing them lets
-		// UntilEnd reach an end offset that is a marker.
-		kgo.KeepControlRecords(),
-	}
 	if cfg.ExactlyOnce && !s.group {
 		return nil, errors.New("kafka source: exactly-once needs a consumer group")
 	}
@@ -198,22 +189,7 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if !s.group && (cfg.InstanceID != "" || cfg.SessionTimeout > 0) {
 		return nil, errors.New("kafka source: an instance id or a session timeout needs a consumer group")
 	}
-	if s.group {
-		opts = append(opts,
-			kgo.ConsumerGroup(cfg.Group),
-			kgo.OnPartitionsAssigned(s.onAssigned),
-			kgo.OnPartitionsRevoked(s.onRevoked),
-			kgo.OnPartitionsLost(s.onLost),
-		)
-		opts = append(opts, cfg.groupOpts()...)
-	}
-	if s.group && !cfg.ExactlyOnce {
-		interval := cfg.CommitInterval
-		if interval <= 0 {
-			interval = 5 * time.Second
-		}
-		opts = append(opts, kgo.AutoCommitMarks(), kgo.AutoCommitInterval(interval))
-	}
+	opts := s.consumeOpts()
 	// Topics are checked before the client that consumes them exists, so
 	// a missing topic is an error and not a group member waiting for it.
 	cl, err := connect(ctx, &cfg.Config)
@@ -248,6 +224,42 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	go s.fetchLoop(lctx)
 	go s.lagLoop(lctx)
 	return s, nil
+}
+
+// consumeOpts returns the consumer's options: what it reads, the buffers
+// its records are decompressed into, and its group.
+func (s *Source) consumeOpts() []kgo.Opt {
+	cfg := &s.cfg
+	reset := kgo.NewOffset().AtStart()
+	if cfg.StartLatest {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	opts := []kgo.Opt{
+		kgo.ConsumeTopics(cfg.Topics...),
+		kgo.ConsumeResetOffset(reset),
+		// Transaction markers take offsets too; seeing them lets
+		// UntilEnd reach an end offset that is a marker.
+		kgo.KeepControlRecords(),
+	}
+	s.pool = newRecordPool()
+	opts = append(opts, s.pool.opts()...)
+	if s.group {
+		opts = append(opts,
+			kgo.ConsumerGroup(cfg.Group),
+			kgo.OnPartitionsAssigned(s.onAssigned),
+			kgo.OnPartitionsRevoked(s.onRevoked),
+			kgo.OnPartitionsLost(s.onLost),
+		)
+		opts = append(opts, cfg.groupOpts()...)
+	}
+	if s.group && !cfg.ExactlyOnce {
+		interval := cfg.CommitInterval
+		if interval <= 0 {
+			interval = 5 * time.Second
+		}
+		opts = append(opts, kgo.AutoCommitMarks(), kgo.AutoCommitInterval(interval))
+	}
+	return opts
 }
 
 // groupOpts returns the membership options: static membership and session

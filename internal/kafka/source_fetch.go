@@ -52,6 +52,7 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return false
 		}
 	}
+	cutShort := s.cutShort(ctx)
 	lastBarrier := time.Now()
 	for {
 		due, pollFor := s.barrierDue(lastBarrier)
@@ -71,8 +72,11 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			wake = pollFor // the next transaction's commit
 		}
 		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if !s.ended() {
+			pctx = cutShort
+		}
 		if wake > 0 {
-			pctx, cancel = context.WithTimeout(ctx, wake)
+			pctx, cancel = context.WithTimeout(pctx, wake)
 		}
 		fs := s.cl.PollFetches(pctx)
 		cancel()
@@ -95,6 +99,25 @@ func (s *Source) fetchLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// cutShort returns ctx, done early when the group finishes (Finished): a
+// poll under way then returns, and the member ends without waiting for the
+// poll's timeout. Polls that begin after it use ctx, so that a source that
+// cannot end yet (its state is not restored) does not spin.
+func (s *Source) cutShort(ctx context.Context) context.Context {
+	if s.cfg.Finished == nil {
+		return ctx
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.cfg.Finished:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return cctx
 }
 
 // untilEndStep is the fetch loop's --until-end bookkeeping before a poll:
@@ -231,7 +254,9 @@ func (s *Source) check(fs kgo.Fetches) error {
 	return fatal
 }
 
-// cut turns one partition of a fetch into batches.
+// cut turns one partition of a fetch into batches. Each batch recycles its
+// records when the pipeline releases it (pool.go); records that go into no
+// batch are recycled here.
 func (s *Source) cut(p kgo.FetchTopicPartition) {
 	s.fetchedEnd(&p)
 	recs := p.Records
@@ -239,65 +264,79 @@ func (s *Source) cut(p kgo.FetchTopicPartition) {
 		return
 	}
 	key := topicPartition{p.Topic, p.Partition}
+	last := recs[len(recs)-1].Offset // read before any record is recycled
 	end := int64(math.MaxInt64)
 	var tgt *target
 	if s.until != nil {
 		if tgt = s.until[key]; tgt == nil || tgt.done {
 			// Done, or created after start: not part of this run.
 			s.pause(key)
+			recycle(recs)
 			return
 		}
 		end = tgt.end
 	}
 	id := s.id(key)
 	for len(recs) > 0 && recs[0].Offset < end {
-		n := 0
-		size := 0
-		for n < len(recs) && n < maxBatchFrames && size < maxBatchBytes && recs[n].Offset < end {
-			size += len(recs[n].Value)
-			n++
+		b, n := s.batch(id, key, recs, end)
+		if b == nil {
+			recycle(recs[:n])
+		} else {
+			held := recs[:n:n]
+			b.OnRelease(func(*source.Batch) { recycle(held) })
+			s.frames.Add(uint64(len(b.Frames)))
+			s.queue = append(s.queue, b)
 		}
-		b := &source.Batch{
-			Partition: id,
-			Frames:    make([][]byte, 0, n),
-			Offsets:   make([]int64, 0, n),
-			Offset:    recs[0].Offset,
-		}
-		for _, r := range recs[:n] {
-			if r.Attrs.IsControl() {
-				continue // a transaction marker: an offset, not a frame
-			}
-			if s.cfg.MaxFrame > 0 && len(r.Value) > s.cfg.MaxFrame {
-				b.AddOversize(r.Offset, r.Value)
-				continue
-			}
-			b.Frames = append(b.Frames, r.Value)
-			b.Offsets = append(b.Offsets, r.Offset)
-		}
-		last := recs[n-1]
-		if len(b.Offsets) > 0 {
-			b.Offset = b.Offsets[0]
-		}
-		empty := len(b.Frames) == 0 && len(b.Oversize) == 0
-		if s.group {
-			// An all-marker batch is still handed on, empty, so that
-			// its offsets are committed in order after the batches
-			// before it.
-			s.mu.Lock()
-			s.marks[b] = mark{key, kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}}
-			s.mu.Unlock()
-		} else if empty {
-			recs = recs[n:]
-			continue
-		}
-		s.frames.Add(uint64(len(b.Frames)))
-		s.queue = append(s.queue, b)
 		recs = recs[n:]
 	}
 	// Done when the end offset was read, or a record at or past it shows
 	// that the offsets before it are gone (compacted away).
-	if tgt != nil && (len(recs) > 0 || p.Records[len(p.Records)-1].Offset+1 >= end) {
+	if tgt != nil && (len(recs) > 0 || last+1 >= end) {
 		tgt.done, s.endedNew = true, s.cfg.BucketTopic != ""
 		s.pause(key) // records past the end would only be dropped
 	}
+	recycle(recs)
+}
+
+// batch cuts the next batch off recs (records before end) and returns it
+// and how many records it took; no batch (nil) when they are only
+// transaction markers and no group needs their offsets.
+func (s *Source) batch(id int32, key topicPartition, recs []*kgo.Record, end int64) (*source.Batch, int) {
+	n := 0
+	size := 0
+	for n < len(recs) && n < maxBatchFrames && size < maxBatchBytes && recs[n].Offset < end {
+		size += len(recs[n].Value)
+		n++
+	}
+	b := &source.Batch{
+		Partition: id,
+		Frames:    make([][]byte, 0, n),
+		Offsets:   make([]int64, 0, n),
+		Offset:    recs[0].Offset,
+	}
+	for _, r := range recs[:n] {
+		if r.Attrs.IsControl() {
+			continue // a transaction marker: an offset, not a frame
+		}
+		if s.cfg.MaxFrame > 0 && len(r.Value) > s.cfg.MaxFrame {
+			b.AddOversize(r.Offset, r.Value)
+			continue
+		}
+		b.Frames = append(b.Frames, r.Value)
+		b.Offsets = append(b.Offsets, r.Offset)
+	}
+	last := recs[n-1]
+	if len(b.Offsets) > 0 {
+		b.Offset = b.Offsets[0]
+	}
+	if s.group {
+		// An all-marker batch is still handed on, empty, so that its
+		// offsets are committed in order after the batches before it.
+		s.mu.Lock()
+		s.marks[b] = mark{key, kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}}
+		s.mu.Unlock()
+	} else if len(b.Frames) == 0 && len(b.Oversize) == 0 {
+		return nil, n
+	}
+	return b, n
 }

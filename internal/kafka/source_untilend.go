@@ -306,7 +306,12 @@ func (s *Source) allDone() bool {
 // done (Finished).
 func (s *Source) ended() bool {
 	if s.cfg.BucketTopic != "" {
-		return s.cfg.Finished != nil && s.cfg.Finished()
+		select {
+		case <-s.cfg.Finished: // a nil channel: never
+			return true
+		default:
+			return false
+		}
 	}
 	return s.allDone()
 }

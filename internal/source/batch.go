@@ -51,6 +51,11 @@ func (b *Batch) Release() {
 	}
 }
 
+// OnRelease sets what Release does: a source whose frames alias buffers
+// that it reuses takes them back then. The frames must not be used after
+// Release.
+func (b *Batch) OnRelease(f func(*Batch)) { b.release = f }
+
 // Source yields batches until it returns io.EOF.
 type Source interface {
 	// Next blocks until a batch is ready, the input ends (io.EOF) or ctx
