@@ -51,7 +51,7 @@ func runBench(args []string) int {
 			}
 			begin := time.Now()
 			cfg.Stage = st.stage
-			stats, err = pipeline.Run(context.Background(), source.NewSource(input, source.MaxFrame(cfg.MaxFrame)), discard{}, cfg)
+			stats, err = pipeline.Run(context.Background(), source.NewSource(input, source.MaxFrame(cfg.MaxFrame), source.DeferCut(true)), discard{}, cfg)
 			input.Close()
 			if err != nil {
 				return fail(err)

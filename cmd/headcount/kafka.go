@@ -121,7 +121,8 @@ func (k *kafkaFlags) openInput(ctx context.Context, in string, maxFrame int) (so
 		if err != nil {
 			return nil, nil, err
 		}
-		return source.NewSource(input, source.MaxFrame(maxFrame)), once(input.Close), nil
+		// The pipeline cuts a mapped file's lines in its workers.
+		return source.NewSource(input, source.MaxFrame(maxFrame), source.DeferCut(true)), once(input.Close), nil
 	}
 	u, err := kafka.ParseTopicsURL("--in", in)
 	if err != nil {

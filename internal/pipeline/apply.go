@@ -57,6 +57,8 @@ func newApplier(cfg Config, sink Sink) *applier {
 func (a *applier) apply(ctx context.Context, j *job) error {
 	defer j.done()
 	b := j.b
+	// A file's batch cut by its worker: its lines follow those applied.
+	b.Rebase(a.next)
 	a.stats.Frames += uint64(len(b.Frames) + len(b.Oversize))
 	a.stats.Bytes += j.bytes
 	if a.cfg.Stage != Full {

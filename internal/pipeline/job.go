@@ -34,26 +34,25 @@ type reject struct {
 // jobPool keeps jobs with their slices for reuse: no allocation per batch.
 var jobPool = sync.Pool{New: func() any { return &job{ready: make(chan struct{}, 1)} }}
 
-// parse extracts uid and ts from every frame of the job's batch.
+// parse extracts uid and ts from every frame of the job's batch, cutting
+// an uncut batch as it goes.
 func (j *job) parse(p *frame.Parser) {
 	j.recs, j.rejects, j.bytes = j.recs[:0], j.rejects[:0], 0
-	for i, f := range j.b.Frames {
+	j.b.Cut(func(i int, f []byte) {
 		j.bytes += uint64(len(f)) + 1
 		uid, ts, r := p.Parse(f)
 		if r != frame.OK {
 			j.rejects = append(j.rejects, reject{uint32(i), r})
-			continue
+			return
 		}
 		j.recs = append(j.recs, rec{ts: ts, h: xxhash.Sum64(uid), idx: uint32(i)})
-	}
+	})
 }
 
 // measure only sizes the batch (the bench command's read stage).
 func (j *job) measure() {
 	j.recs, j.rejects, j.bytes = j.recs[:0], j.rejects[:0], 0
-	for _, f := range j.b.Frames {
-		j.bytes += uint64(len(f)) + 1
-	}
+	j.b.Cut(func(_ int, f []byte) { j.bytes += uint64(len(f)) + 1 })
 }
 
 // done releases the batch and returns the job to the pool.

@@ -68,7 +68,7 @@ func runMapped(t *testing.T, path string, cfg Config, opts ...source.LinesOption
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m, err := source.MapFile(f, opts...)
+	m, err := source.MapFile(f, append(opts, source.DeferCut(true))...) // as run does
 	if err != nil {
 		t.Fatal(err)
 	}

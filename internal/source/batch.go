@@ -1,6 +1,9 @@
 package source
 
-import "context"
+import (
+	"bytes"
+	"context"
+)
 
 // Batch is a run of frames from one partition, in input order. Frames alias
 // buffers owned by the source: call Release when done with them.
@@ -32,8 +35,78 @@ type Batch struct {
 	// State, in a frameless batch, is the pipeline state to go on from
 	// (a transactional source's last committed one), before any frame.
 	State []byte
+	// Lines is how many input lines a batch from a file covers once cut
+	// (its frames and its oversize lines); 0 for Kafka.
+	Lines int64
+	// Relative says the batch's positions count from 0 at its first line,
+	// not from the input's start: it was cut after the reader let it go
+	// (Cut), and only its user, which takes batches in input order, knows
+	// how many lines came before it (Rebase).
+	Relative bool
 
-	release func(*Batch)
+	// raw is a run of whole lines not yet cut into Frames (see Cut).
+	raw      []byte
+	maxFrame int
+	release  func(*Batch)
+}
+
+// Cut splits a batch that a reader handed out uncut (a mapped file's) into
+// its frames and oversize lines, with positions relative to its first line,
+// calling each (if not nil) with every frame as soon as it is cut. A reader
+// that cuts its own lines on one goroutine costs a pass over every byte
+// there; the pipeline's workers cut in parallel instead, each line just
+// before they parse it, while it is in cache. A batch already cut only has
+// each called with its frames.
+func (b *Batch) Cut(each func(i int, frame []byte)) {
+	raw := b.raw
+	if raw == nil {
+		if each != nil {
+			for i, f := range b.Frames {
+				each(i, f)
+			}
+		}
+		return
+	}
+	b.raw = nil
+	b.Offset, b.Relative = 0, true
+	var n int64
+	for len(raw) > 0 {
+		line := raw
+		if nl := bytes.IndexByte(raw, '\n'); nl >= 0 {
+			line, raw = raw[:nl], raw[nl+1:]
+		} else {
+			raw = nil
+		}
+		if k := len(line); k > 0 && line[k-1] == '\r' {
+			line = line[:k-1]
+		}
+		if len(line) > b.maxFrame {
+			b.AddOversize(n, line)
+		} else {
+			b.addLine(line, n)
+			if each != nil {
+				each(len(b.Frames)-1, line)
+			}
+		}
+		n++
+	}
+	b.Lines = n
+}
+
+// Rebase makes a relative batch's positions absolute, base being the
+// number of lines before its first.
+func (b *Batch) Rebase(base int64) {
+	if !b.Relative {
+		return
+	}
+	b.Relative = false
+	b.Offset += base
+	for i := range b.Offsets {
+		b.Offsets[i] += base
+	}
+	for i := range b.Oversize {
+		b.Oversize[i].Offset += base
+	}
 }
 
 // OffsetOf is the input position of frame i.

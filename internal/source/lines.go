@@ -27,8 +27,10 @@ type Lines struct {
 	fill     bool
 	maxFrame int
 	chunk    int
-	// releaseEvery is for a Mapped source built from the same options.
+	// releaseEvery and deferCut are for a Mapped source built from the
+	// same options.
 	releaseEvery int
+	deferCut     bool
 
 	carry    []byte // partial line from the previous read
 	skipping bool   // inside a line longer than maxFrame
@@ -57,6 +59,12 @@ func ChunkSize(n int) LinesOption { return func(l *Lines) { l.chunk = n } }
 // batch handed out has been released past, each time n more bytes are
 // behind; 0 never does. Lines, which reuses its buffers, ignores it.
 func ReleaseEvery(n int) LinesOption { return func(l *Lines) { l.releaseEvery = n } }
+
+// DeferCut makes a mapped file (MapFile) hand out its batches uncut, for a
+// user that cuts them itself (Batch.Cut, Batch.Rebase) where it is cheaper:
+// the pipeline, whose parse workers cut in parallel. Lines, which must find
+// line ends to fill its buffers anyway, ignores it.
+func DeferCut(on bool) LinesOption { return func(l *Lines) { l.deferCut = on } }
 
 // NewLines reads JSON lines from r.
 func NewLines(r io.Reader, opts ...LinesOption) *Lines {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 func collect(t *testing.T, s Source) (frames []string, tooLarge int) {
 	t.Helper()
+	var pl placer
 	for {
 		b, err := s.Next(context.Background())
 		if errors.Is(err, io.EOF) {
@@ -25,6 +27,7 @@ func collect(t *testing.T, s Source) (frames []string, tooLarge int) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		pl.place(b)
 		for _, f := range b.Frames {
 			frames = append(frames, string(f))
 		}
@@ -178,17 +181,69 @@ func TestMapped(t *testing.T) {
 	}
 }
 
+// placer does what the pipeline does with batches in input order: cuts
+// those that come uncut and places them after the lines before them.
+type placer struct{ next int64 }
+
+func (p *placer) place(b *Batch) {
+	b.Cut(nil)
+	b.Rebase(p.next)
+	if n := len(b.Frames); n > 0 {
+		p.next = max(p.next, b.OffsetOf(n-1)+1)
+	}
+	for _, o := range b.Oversize {
+		p.next = max(p.next, o.Offset+1)
+	}
+}
+
+// mapString maps a file holding in.
+func mapString(t *testing.T, in string, opts ...LinesOption) *Mapped {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	m, err := MapFile(f, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
 // TestLineNumbers: a frame's offset is its line number, also after a line
-// dropped as too large (dead letters name the line).
+// dropped as too large (dead letters name the line), from a reader that
+// cuts its lines and from a mapped file whose batches are cut after.
 func TestLineNumbers(t *testing.T) {
-	in := "a\n" + strings.Repeat("x", 50) + "\nb\nc\n"
-	for _, fill := range []bool{false, true} {
-		l := NewLines(strings.NewReader(in), MaxFrame(10), Fill(fill))
+	in := "a\n" + strings.Repeat("x", 50) + "\nb\nc\n" + strings.Repeat("y", 50) + "\n\nd"
+	srcs := map[string]func() Source{
+		"lines":      func() Source { return NewLines(strings.NewReader(in), MaxFrame(10)) },
+		"lines fill": func() Source { return NewLines(strings.NewReader(in), MaxFrame(10), Fill(true)) },
+	}
+	for _, chunk := range []int{64, 100, 1 << 10} {
+		for _, deferred := range []bool{false, true} {
+			srcs[fmt.Sprintf("mapped chunk %d deferred %v", chunk, deferred)] = func() Source {
+				return mapString(t, in, MaxFrame(10), ChunkSize(chunk), DeferCut(deferred))
+			}
+		}
+	}
+	for name, src := range srcs {
+		l := src()
+		var pl placer
 		got := map[string]int64{}
 		for {
 			b, err := l.Next(context.Background())
 			if err != nil {
 				break
+			}
+			pl.place(b)
+			for _, o := range b.Oversize {
+				got[string(o.Head[:1])] = o.Offset
 			}
 			for i, f := range b.Frames {
 				off := b.Offset + int64(i)
@@ -199,8 +254,9 @@ func TestLineNumbers(t *testing.T) {
 			}
 			b.Release()
 		}
-		if got["a"] != 0 || got["b"] != 2 || got["c"] != 3 {
-			t.Errorf("fill %v: line numbers %v", fill, got)
+		want := map[string]int64{"a": 0, "x": 1, "b": 2, "c": 3, "y": 4, "": 5, "d": 6}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: line numbers %v, want %v", name, got, want)
 		}
 	}
 }

@@ -29,7 +29,8 @@ type Mapped struct {
 	mu       sync.Mutex
 	data     []byte
 	pos      int
-	lineNo   int64
+	lineNo   int64 // lines handed out, when the batches are cut here
+	deferCut bool
 	chunk    int
 	maxFrame int
 	pool     sync.Pool
@@ -70,7 +71,7 @@ func MapFile(f *os.File, opts ...LinesOption) (*Mapped, error) {
 	_ = unix.Madvise(data, unix.MADV_SEQUENTIAL)
 	l := NewLines(nil, opts...) // for the options' values
 	return &Mapped{
-		data: data, chunk: l.chunk, maxFrame: l.maxFrame, releaseEvery: l.releaseEvery,
+		data: data, chunk: l.chunk, maxFrame: l.maxFrame, releaseEvery: l.releaseEvery, deferCut: l.deferCut,
 		// DONTNEED, not COLD or PAGEOUT: COLD leaves the pages mapped
 		// (resident size unchanged) and PAGEOUT also drops them from the
 		// page cache, so the next run of the same file reads the disk
@@ -79,7 +80,9 @@ func MapFile(f *os.File, opts ...LinesOption) (*Mapped, error) {
 	}, nil
 }
 
-// Next returns the next run of about one chunk of whole lines.
+// Next returns the next run of about one chunk of whole lines. With
+// DeferCut it is uncut: its user cuts it (Batch.Cut) and places it after
+// the lines before it (Batch.Rebase).
 func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -94,27 +97,20 @@ func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 	}
 	mb := m.get()
 	b := &mb.Batch
-	b.Offset = m.lineNo
-	end := min(m.pos+m.chunk, len(m.data))
-	for m.pos < end {
-		rest := m.data[m.pos:]
-		nl := bytes.IndexByte(rest, '\n')
-		line := rest
-		if nl >= 0 {
-			line = rest[:nl]
-			m.pos += nl + 1
-		} else {
-			m.pos = len(m.data)
+	// The chunk ends at the first newline after its size: one short search
+	// here; the lines are cut by the batch's user (Batch.Cut).
+	end := len(m.data)
+	if m.pos+m.chunk < end {
+		if nl := bytes.IndexByte(m.data[m.pos+m.chunk:], '\n'); nl >= 0 {
+			end = m.pos + m.chunk + nl + 1
 		}
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		m.lineNo++
-		if len(line) > m.maxFrame {
-			b.AddOversize(m.lineNo-1, line)
-			continue
-		}
-		b.addLine(line, m.lineNo-1)
+	}
+	b.raw, b.maxFrame, b.Relative = m.data[m.pos:end], m.maxFrame, true
+	m.pos = end
+	if !m.deferCut {
+		b.Cut(nil)
+		b.Rebase(m.lineNo)
+		m.lineNo += b.Lines
 	}
 	m.giveBack()
 	return b, nil
@@ -127,7 +123,7 @@ func (m *Mapped) get() *mappedBatch {
 		mb = &mappedBatch{}
 		mb.release = func(*Batch) { m.recycle(mb) }
 	}
-	mb.Frames, mb.Offsets, mb.Oversize = mb.Frames[:0], nil, mb.Oversize[:0]
+	mb.Frames, mb.Offsets, mb.Oversize, mb.Offset, mb.Lines = mb.Frames[:0], nil, mb.Oversize[:0], 0, 0
 	mb.start, mb.done = m.pos, false
 	m.outMu.Lock()
 	m.out = append(m.out, mb)

@@ -59,7 +59,7 @@ func TestMappedReleasesBehind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, lines, starts := lineFile(t, 3000) // ~4.5 MB
-			m, err := MapFile(f, ChunkSize(16<<10), ReleaseEvery(tt.releaseEvery))
+			m, err := MapFile(f, ChunkSize(16<<10), ReleaseEvery(tt.releaseEvery), DeferCut(true))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,8 @@ type holdingReader struct {
 	shuffle bool
 	rng     *rand.Rand
 	held    []*Batch
-	given   int // the mapping's bytes given back, from 0
+	given   int   // the mapping's bytes given back, from 0
+	line    int64 // lines read
 }
 
 // watch checks every range the source gives back: the next whole pages,
@@ -131,6 +132,9 @@ func (r *holdingReader) readAll(held int) (frames int) {
 		if err != nil {
 			r.t.Fatal(err)
 		}
+		b.Cut(nil)
+		b.Rebase(r.line)
+		r.line += b.Lines
 		if r.held = append(r.held, b); len(r.held) == held {
 			frames += r.releaseAll()
 		}

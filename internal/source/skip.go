@@ -15,14 +15,24 @@ func Skip(src Source, from int64) Source {
 type skip struct {
 	Source
 	from int64
-	done bool // past from: batches pass unchanged
+	done bool  // past from: batches pass unchanged
+	line int64 // lines before the next batch, for relative batches
 }
 
 func (s *skip) Next(ctx context.Context) (*Batch, error) {
 	for {
 		b, err := s.Source.Next(ctx)
-		if err != nil || s.done || len(b.Frames)+len(b.Oversize) == 0 {
+		if err != nil || s.done {
 			return b, err
+		}
+		if b.Relative {
+			// Until from, cut here to see where the lines are.
+			b.Cut(nil)
+			b.Rebase(s.line)
+			s.line += b.Lines
+		}
+		if len(b.Frames)+len(b.Oversize) == 0 {
+			return b, nil
 		}
 		k := 0
 		for k < len(b.Frames) && b.OffsetOf(k) < s.from {
