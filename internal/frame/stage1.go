@@ -9,9 +9,10 @@ const (
 	pathScalar path = iota
 	pathAVX2
 	pathAVX512
+	pathAVX512VBMI2
 )
 
-var pathNames = [...]string{pathScalar: "scalar", pathAVX2: "avx2", pathAVX512: "avx512"}
+var pathNames = [...]string{pathScalar: "scalar", pathAVX2: "avx2", pathAVX512: "avx512", pathAVX512VBMI2: "avx512vbmi2"}
 
 func (p path) String() string { return pathNames[p] }
 
@@ -24,8 +25,8 @@ func best() path {
 	return ps[len(ps)-1]
 }
 
-// Path names the way this machine parses frames: "avx512", "avx2" or
-// "scalar".
+// Path names the way this machine parses frames: "avx512vbmi2", "avx512",
+// "avx2" or "scalar".
 func Path() string { return active.String() }
 
 // Why the vector paths give the scalar walk's verdicts.

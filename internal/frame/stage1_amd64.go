@@ -17,6 +17,9 @@ func paths() []path {
 	}
 	if x.HasAVX512F && x.HasAVX512BW && x.HasBMI2 {
 		ps = append(ps, pathAVX512)
+		if x.HasAVX512VBMI2 {
+			ps = append(ps, pathAVX512VBMI2)
+		}
 	}
 	return ps
 }
@@ -26,6 +29,8 @@ func paths() []path {
 // and returns how many, or -1 when the frame has an error.
 func stage1(pt path, src []byte, idx []uint32) int {
 	switch pt {
+	case pathAVX512VBMI2:
+		return stage1AVX512VBMI2(src, idx)
 	case pathAVX512:
 		return stage1AVX512(src, idx)
 	case pathAVX2:

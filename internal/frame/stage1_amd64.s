@@ -1346,7 +1346,71 @@ DATA frameConsts<>+1340(SB)/1, $0x00
 DATA frameConsts<>+1341(SB)/1, $0x00
 DATA frameConsts<>+1342(SB)/1, $0x00
 DATA frameConsts<>+1343(SB)/1, $0x00
-GLOBL frameConsts<>(SB), RODATA|NOPTR, $1344
+DATA frameConsts<>+1344(SB)/1, $0x00
+DATA frameConsts<>+1345(SB)/1, $0x01
+DATA frameConsts<>+1346(SB)/1, $0x02
+DATA frameConsts<>+1347(SB)/1, $0x03
+DATA frameConsts<>+1348(SB)/1, $0x04
+DATA frameConsts<>+1349(SB)/1, $0x05
+DATA frameConsts<>+1350(SB)/1, $0x06
+DATA frameConsts<>+1351(SB)/1, $0x07
+DATA frameConsts<>+1352(SB)/1, $0x08
+DATA frameConsts<>+1353(SB)/1, $0x09
+DATA frameConsts<>+1354(SB)/1, $0x0a
+DATA frameConsts<>+1355(SB)/1, $0x0b
+DATA frameConsts<>+1356(SB)/1, $0x0c
+DATA frameConsts<>+1357(SB)/1, $0x0d
+DATA frameConsts<>+1358(SB)/1, $0x0e
+DATA frameConsts<>+1359(SB)/1, $0x0f
+DATA frameConsts<>+1360(SB)/1, $0x10
+DATA frameConsts<>+1361(SB)/1, $0x11
+DATA frameConsts<>+1362(SB)/1, $0x12
+DATA frameConsts<>+1363(SB)/1, $0x13
+DATA frameConsts<>+1364(SB)/1, $0x14
+DATA frameConsts<>+1365(SB)/1, $0x15
+DATA frameConsts<>+1366(SB)/1, $0x16
+DATA frameConsts<>+1367(SB)/1, $0x17
+DATA frameConsts<>+1368(SB)/1, $0x18
+DATA frameConsts<>+1369(SB)/1, $0x19
+DATA frameConsts<>+1370(SB)/1, $0x1a
+DATA frameConsts<>+1371(SB)/1, $0x1b
+DATA frameConsts<>+1372(SB)/1, $0x1c
+DATA frameConsts<>+1373(SB)/1, $0x1d
+DATA frameConsts<>+1374(SB)/1, $0x1e
+DATA frameConsts<>+1375(SB)/1, $0x1f
+DATA frameConsts<>+1376(SB)/1, $0x20
+DATA frameConsts<>+1377(SB)/1, $0x21
+DATA frameConsts<>+1378(SB)/1, $0x22
+DATA frameConsts<>+1379(SB)/1, $0x23
+DATA frameConsts<>+1380(SB)/1, $0x24
+DATA frameConsts<>+1381(SB)/1, $0x25
+DATA frameConsts<>+1382(SB)/1, $0x26
+DATA frameConsts<>+1383(SB)/1, $0x27
+DATA frameConsts<>+1384(SB)/1, $0x28
+DATA frameConsts<>+1385(SB)/1, $0x29
+DATA frameConsts<>+1386(SB)/1, $0x2a
+DATA frameConsts<>+1387(SB)/1, $0x2b
+DATA frameConsts<>+1388(SB)/1, $0x2c
+DATA frameConsts<>+1389(SB)/1, $0x2d
+DATA frameConsts<>+1390(SB)/1, $0x2e
+DATA frameConsts<>+1391(SB)/1, $0x2f
+DATA frameConsts<>+1392(SB)/1, $0x30
+DATA frameConsts<>+1393(SB)/1, $0x31
+DATA frameConsts<>+1394(SB)/1, $0x32
+DATA frameConsts<>+1395(SB)/1, $0x33
+DATA frameConsts<>+1396(SB)/1, $0x34
+DATA frameConsts<>+1397(SB)/1, $0x35
+DATA frameConsts<>+1398(SB)/1, $0x36
+DATA frameConsts<>+1399(SB)/1, $0x37
+DATA frameConsts<>+1400(SB)/1, $0x38
+DATA frameConsts<>+1401(SB)/1, $0x39
+DATA frameConsts<>+1402(SB)/1, $0x3a
+DATA frameConsts<>+1403(SB)/1, $0x3b
+DATA frameConsts<>+1404(SB)/1, $0x3c
+DATA frameConsts<>+1405(SB)/1, $0x3d
+DATA frameConsts<>+1406(SB)/1, $0x3e
+DATA frameConsts<>+1407(SB)/1, $0x3f
+GLOBL frameConsts<>(SB), RODATA|NOPTR, $1408
 
 // func stage1AVX512(src []byte, idx []uint32) int
 // Requires: AVX, AVX512BW, AVX512F, BMI, BMI2, PCLMULQDQ, POPCNT
@@ -1621,6 +1685,241 @@ next:
 	VPSUBUSB Z15, Z20, Z0
 	VPORQ    Z0, Z21, Z21
 	VPTESTMQ Z21, Z21, K1
+	KMOVQ    K1, AX
+	ORQ      AX, R8
+	VZEROUPPER
+	JNZ      fail
+	MOVQ     idx_base+24(FP), AX
+	SUBQ     AX, CX
+	SHRQ     $0x02, CX
+	MOVQ     CX, ret+48(FP)
+	RET
+
+fail:
+	MOVQ $-1, AX
+	MOVQ AX, ret+48(FP)
+	RET
+
+// func stage1AVX512VBMI2(src []byte, idx []uint32) int
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI2, BMI, BMI2, PCLMULQDQ, POPCNT
+TEXT ·stage1AVX512VBMI2(SB), NOSPLIT, $8-56
+	MOVQ      src_base+0(FP), AX
+	MOVQ      idx_base+24(FP), CX
+	XORQ      DX, DX
+	XORQ      BX, BX
+	XORQ      SI, SI
+	XORQ      DI, DI
+	XORQ      R8, R8
+	XORQ      R9, R9
+	MOVQ      src_len+8(FP), R10
+	ANDQ      $-64, R10
+	MOVQ      R10, (SP)
+	MOVQ      $-1, R10
+	VMOVQ     R10, X0
+	VMOVDQU64 frameConsts<>+512(SB), Z2
+	VMOVDQU64 frameConsts<>+576(SB), Z3
+	VMOVDQU64 frameConsts<>+640(SB), Z4
+	VMOVDQU64 frameConsts<>+768(SB), Z5
+	VMOVDQU64 frameConsts<>+1152(SB), Z6
+	VMOVDQU64 frameConsts<>+0(SB), Z7
+	VMOVDQU64 frameConsts<>+64(SB), Z8
+	VMOVDQU64 frameConsts<>+128(SB), Z9
+	VMOVDQU64 frameConsts<>+192(SB), Z10
+	VMOVDQU64 frameConsts<>+256(SB), Z11
+	VMOVDQU64 frameConsts<>+832(SB), Z12
+	VMOVDQU64 frameConsts<>+896(SB), Z13
+	VMOVDQU64 frameConsts<>+960(SB), Z14
+	VMOVDQU64 frameConsts<>+448(SB), Z15
+	VMOVDQU64 frameConsts<>+1024(SB), Z16
+	VMOVDQU64 frameConsts<>+1088(SB), Z17
+	VMOVDQU64 frameConsts<>+320(SB), Z18
+	VMOVDQU64 frameConsts<>+384(SB), Z19
+	VMOVDQU64 frameConsts<>+1344(SB), Z20
+	VPXORQ    Z21, Z21, Z21
+	VPXORQ    Z22, Z22, Z22
+
+loop:
+	CMPQ      DX, (SP)
+	JAE       tail
+	VMOVDQU64 (AX), Z23
+	JMP       body
+
+tail:
+	MOVQ      src_len+8(FP), R10
+	ANDQ      $0x3f, R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVQ     R11, K1
+	VMOVDQA64 Z6, Z23
+	VMOVDQU8  (AX), K1, Z23
+
+body:
+	VPCMPEQB Z2, Z23, K1
+	VPCMPEQB Z3, Z23, K2
+	VPCMPUB  $0x01, Z4, Z23, K3
+	VPSRLW   $0x04, Z23, Z24
+	VPANDQ   Z5, Z24, Z24
+	KMOVQ    K2, R10
+	MOVQ     R10, R11
+	ORQ      BX, R11
+	ORQ      SI, R11
+	JNZ      escapes
+	XORQ     R11, R11
+	JMP      escaped
+
+escapes:
+	// simdjson's escape scanner: odd-length backslash runs escape the next byte.
+	ANDNQ R10, BX, R11
+	MOVQ  R11, R12
+	SHLQ  $0x01, R12
+	MOVQ  $0xaaaaaaaaaaaaaaaa, R13
+	ORQ   R13, R12
+	SUBQ  R11, R12
+	XORQ  R13, R12
+	MOVQ  R10, R11
+	ORQ   BX, R11
+	XORQ  R12, R11
+	ANDQ  R10, R12
+	SHRQ  $0x3f, R12
+	MOVQ  R12, BX
+
+	// An escaped byte must be one of "\/bfnrtu.
+	VPANDQ   Z5, Z23, Z25
+	VPSHUFB  Z25, Z7, Z1
+	VPSHUFB  Z24, Z8, Z25
+	VPANDQ   Z25, Z1, Z1
+	VPTESTMB Z16, Z1, K2
+	KMOVQ    K2, R10
+	ANDNQ    R11, R10, R10
+	ORQ      R10, R8
+	VPMOVB2M Z1, K2
+	KMOVQ    K2, R10
+	ANDQ     R11, R10
+
+	// Most blocks have no \u and owe no digits: skip.
+	MOVQ     R10, R12
+	ORQ      SI, R12
+	JZ       escaped
+	MOVQ     R10, R12
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	VPTESTMB Z17, Z1, K2
+	KMOVQ    K2, R12
+	ANDNQ    SI, R12, R12
+	ORQ      R12, R8
+	SHRQ     $0x3c, R10
+	MOVQ     R10, R12
+	SHRQ     $0x01, R12
+	ORQ      R12, R10
+	MOVQ     R10, R12
+	SHRQ     $0x02, R12
+	ORQ      R12, R10
+	MOVQ     R10, SI
+
+escaped:
+	KMOVQ K1, R10
+	ANDNQ R10, R11, R10
+
+	// Inside strings: prefix XOR of the quotes (carry-less multiply by all ones).
+	VMOVQ         R10, X1
+	VPCLMULQDQ    $0x00, X0, X1, X1
+	VMOVQ         X1, R11
+	XORQ          DI, R11
+	MOVQ          R11, DI
+	SARQ          $0x3f, DI
+	KMOVQ         K3, R12
+	ANDQ          R11, R12
+	ORQ           R12, R8
+	VPSHUFB       Z23, Z19, Z1
+	VPORQ         Z4, Z23, Z25
+	VPCMPEQB      Z25, Z1, K1
+	KMOVQ         K1, R12
+	VPSHUFB       Z23, Z18, Z1
+	VPCMPEQB      Z23, Z1, K1
+	KMOVQ         K1, R13
+	ORQ           R12, R13
+	NOTQ          R13
+	ANDNQ         R13, R10, R14
+	MOVQ          R14, R15
+	SHRQ          $0x3f, R15
+	SHLQ          $0x01, R14
+	ORQ           R9, R14
+	MOVQ          R15, R9
+	ANDNQ         R13, R14, R13
+	ORQ           R12, R13
+	XORQ          R10, R11
+	ANDNQ         R13, R11, R13
+	POPCNTQ       R13, R10
+	KMOVQ         R13, K1
+	VPCOMPRESSB.Z Z20, K1, Z1
+	VPBROADCASTD  DX, Z25
+	VPMOVZXBD     X1, Z26
+	VPADDD        Z25, Z26, Z26
+	VMOVDQU32     Z26, (CX)
+	CMPQ          R10, $0x10
+	JBE           packDone
+	VEXTRACTI32X4 $0x01, Z1, X26
+	VPMOVZXBD     X26, Z26
+	VPADDD        Z25, Z26, Z26
+	VMOVDQU32     Z26, 64(CX)
+	CMPQ          R10, $0x20
+	JBE           packDone
+	VEXTRACTI32X4 $0x02, Z1, X26
+	VPMOVZXBD     X26, Z26
+	VPADDD        Z25, Z26, Z26
+	VMOVDQU32     Z26, 128(CX)
+	CMPQ          R10, $0x30
+	JBE           packDone
+	VEXTRACTI32X4 $0x03, Z1, X1
+	VPMOVZXBD     X1, Z26
+	VPADDD        Z25, Z26, Z26
+	VMOVDQU32     Z26, 192(CX)
+
+packDone:
+	LEAQ (CX)(R10*4), CX
+
+	// UTF-8: an ASCII block only has to start after complete sequences.
+	VPMOVB2M Z23, K1
+	KORTESTQ K1, K1
+	JNZ      utf8
+	VPSUBUSB Z15, Z21, Z1
+	VPORQ    Z1, Z22, Z22
+	VPXORQ   Z21, Z21, Z21
+	JMP      next
+
+utf8:
+	VALIGNQ    $0x06, Z21, Z23, Z1
+	VPALIGNR   $0x0f, Z1, Z23, Z21
+	VPALIGNR   $0x0e, Z1, Z23, Z25
+	VPALIGNR   $0x0d, Z1, Z23, Z1
+	VPSRLW     $0x04, Z21, Z26
+	VPANDQ     Z5, Z26, Z26
+	VPSHUFB    Z26, Z9, Z26
+	VPANDQ     Z5, Z21, Z21
+	VPSHUFB    Z21, Z10, Z21
+	VPSHUFB    Z24, Z11, Z24
+	VPTERNLOGD $0x80, Z26, Z21, Z24
+	VPSUBUSB   Z12, Z25, Z25
+	VPSUBUSB   Z13, Z1, Z1
+	VPTERNLOGD $0xa8, Z14, Z25, Z1
+	VPXORQ     Z1, Z24, Z24
+	VPORQ      Z24, Z22, Z22
+	VMOVDQA64  Z23, Z21
+
+next:
+	ADDQ     $0x40, AX
+	ADDQ     $0x40, DX
+	CMPQ     DX, (SP)
+	JBE      loop
+	VPSUBUSB Z15, Z21, Z0
+	VPORQ    Z0, Z22, Z22
+	VPTESTMQ Z22, Z22, K1
 	KMOVQ    K1, AX
 	ORQ      AX, R8
 	VZEROUPPER

@@ -7,6 +7,11 @@ package frame
 //go:noescape
 func stage1AVX512(src []byte, idx []uint32) int
 
+// stage1AVX512VBMI2 is stage1AVX512 writing the indexes with AVX-512 VBMI2's VPCOMPRESSB.
+//
+//go:noescape
+func stage1AVX512VBMI2(src []byte, idx []uint32) int
+
 // stage1AVX2 scans src with AVX2, 64 bytes at a time, into the structural indexes idx.
 //
 //go:noescape

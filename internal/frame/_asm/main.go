@@ -143,6 +143,7 @@ const (
 	cSpace
 	cOnes // then cZero: 64 bytes from cOnes+64-n are n 0xFF bytes, then zeros
 	cZero
+	cIota // 0, 1, ... 63
 	cCount
 )
 
@@ -168,6 +169,8 @@ func makeConsts() consts {
 				}
 			case c < cMaxIncomplete:
 				b = tables[c][i%16]
+			case c == cIota:
+				b = byte(i)
 			default:
 				b = splats[c]
 			}
@@ -184,7 +187,8 @@ func (k consts) at2(c int) Mem { return k.mem.Offset(c*64 + 32) }
 
 func main() {
 	k := makeConsts()
-	avx512(k)
+	avx512(k, false)
+	avx512(k, true)
 	avx2(k)
 	Generate()
 }
@@ -197,6 +201,9 @@ type gpState struct {
 	prevScalar          GPVirtual // the last byte was part of a token other than a string
 	clmulOnes, clmulBuf VecPhysical
 	full                Mem // the offset of the tail, on the stack for want of registers
+	// compress, when set, writes the indexes with VPCOMPRESSB (VBMI2)
+	// instead of flatten's bit scans.
+	compress func(m GPVirtual)
 }
 
 func begin(name, doc string) *gpState {
@@ -355,6 +362,10 @@ func (s *gpState) structurals(quotes, in GPVirtual, op, ws func(GPVirtual)) {
 	ORQ(o, scalar)
 	XORQ(quotes, in) // inside strings but their opening quotes, closing quotes too
 	ANDNQ(scalar, in, scalar)
+	if s.compress != nil {
+		s.compress(scalar)
+		return
+	}
 	s.flatten(scalar)
 }
 
@@ -440,9 +451,21 @@ func loadZMM(k consts) *zmmConsts {
 	}
 }
 
-func avx512(k consts) {
-	s := begin("stage1AVX512", "stage1AVX512 scans src with AVX-512BW, 64 bytes at a time, into the structural indexes idx.")
+// avx512 generates the AVX-512BW scan; with vbmi2 the one that writes the
+// indexes with VPCOMPRESSB: on frames with a token every ~11 bytes the bit
+// scans of flatten were the largest part of stage 1.
+func avx512(k consts, vbmi2 bool) {
+	name, doc := "stage1AVX512", "stage1AVX512 scans src with AVX-512BW, 64 bytes at a time, into the structural indexes idx."
+	if vbmi2 {
+		name, doc = "stage1AVX512VBMI2", "stage1AVX512VBMI2 is stage1AVX512 writing the indexes with AVX-512 VBMI2's VPCOMPRESSB."
+	}
+	s := begin(name, doc)
 	c := loadZMM(k)
+	if vbmi2 {
+		iota := ZMM()
+		VMOVDQU64(k.at(cIota), iota)
+		s.compress = func(m GPVirtual) { compressIndexes(s, m, iota) }
+	}
 	prev, errv := ZMM(), ZMM()
 	VPXORQ(prev, prev, prev)
 	VPXORQ(errv, errv, errv)
@@ -487,6 +510,37 @@ func avx512(k consts) {
 		VPORQ(t, errv, errv)
 		kmask(r, func(kk OpmaskVirtual) { VPTESTMQ(errv, errv, kk) })
 	})
+}
+
+// compressIndexes writes base + the index of each set bit of m to idx and
+// moves idx past them: VPCOMPRESSB packs the set bits' positions (bytes of
+// iota, 0 to 63) to the front of a vector, which is widened to 32 bits and
+// stored 16 at a time (one store for most blocks), up to 16 entries past
+// the last, as flatten. The register form: on AMD Zen 4 the form that
+// stores to memory is microcoded and slow.
+func compressIndexes(s *gpState, m GPVirtual, iota VecVirtual) {
+	cnt := GP64()
+	POPCNTQ(m, cnt)
+	km := K()
+	KMOVQ(m, km)
+	packed, base, wide := ZMM(), ZMM(), ZMM()
+	VPCOMPRESSB_Z(iota, km, packed)
+	VPBROADCASTD(s.base.As32(), base)
+	for lane := 0; lane < 4; lane++ {
+		if lane > 0 {
+			CMPQ(cnt, Imm(uint64(16*lane)))
+			JBE(LabelRef("packDone"))
+			x := XMM()
+			VEXTRACTI32X4(Imm(uint64(lane)), packed, x)
+			VPMOVZXBD(x, wide)
+		} else {
+			VPMOVZXBD(packed.AsX(), wide)
+		}
+		VPADDD(base, wide, wide)
+		VMOVDQU32(wide, Mem{Base: s.idx, Disp: 64 * lane})
+	}
+	Label("packDone")
+	LEAQ(Mem{Base: s.idx, Index: cnt, Scale: 4}, s.idx)
 }
 
 // kmask sets r to the mask that set computes in an opmask register.
