@@ -153,22 +153,17 @@ func (s *s1State) strings(q, escaped, ctrl uint64) (uint64, uint64) {
 	return q, in
 }
 
-// structurals appends the block's structural indexes.
+// structurals appends the block's structural indexes: simdjson's
+// flattening, eight at a time without a branch per bit; idx has room for
+// 64 a block and 16 past the last. One function: each call in the block
+// loop spills the vector registers.
 func (s *s1State) structurals(q, in, op, ws uint64) {
 	scalar := ^(op | ws)
 	follows := scalar &^ q
 	next := follows >> 63
 	follows = follows<<1 | s.prevScalar
 	s.prevScalar = next
-	scalar = scalar&^follows | op
-	scalar &^= in ^ q
-	s.flatten(scalar)
-}
-
-// flatten writes base + the index of each set bit of m, eight at a time
-// without a branch per bit (simdjson): idx has room for 64 a block and 16
-// past the last.
-func (s *s1State) flatten(m uint64) {
+	m := (scalar&^follows | op) &^ (in ^ q)
 	cnt := bits.OnesCount64(m)
 	out := s.idx[s.n:][:80]
 	b := uint32(s.base)

@@ -35,15 +35,16 @@ func stage1ArchsimdAVX512(src []byte, idx []uint32) int {
 		xi := x.AsInt8x64()
 		op := opTable.PermuteOrZeroGrouped(xi).Equal(x.Or(ctrl)).ToBits()
 		ws := wsTable.PermuteOrZeroGrouped(xi).Equal(x).ToBits()
-		s.structurals(q, in, op, ws)
 		// UTF-8: an ASCII block only has to start after complete sequences.
 		if xi.Less(zero.AsInt8x64()).ToBits() == 0 {
 			errv = errv.Or(prev.SubSaturated(maxInc))
 			prev = zero
-			continue
+		} else {
+			errv = errv.Or(utf8Z(x, hi, prev, nib))
+			prev = x
 		}
-		errv = errv.Or(utf8Z(x, hi, prev, nib))
-		prev = x
+		// Last: a call spills the vector registers.
+		s.structurals(q, in, op, ws)
 	}
 	errv = errv.Or(prev.SubSaturated(maxInc))
 	return s.result(errv.NotEqual(zero).ToBits() != 0)
