@@ -210,3 +210,13 @@ func loadTailZ(tail []byte, spaces archsimd.Uint8x64) archsimd.Uint8x64 {
 	x := archsimd.LoadMaskedUint8x64((*[64]uint8)(unsafe.Pointer(unsafe.SliceData(tail))), m)
 	return x.Merge(spaces, m)
 }
+
+// tailBlock is the frame's tail (fewer than 64 bytes) padded with spaces,
+// for the AVX2 kernel: a copy on the stack (the assembly loads 64 bytes
+// when they stay in the tail's page and blends; archsimd has no byte-masked
+// load on AVX2).
+func tailBlock(tail []byte) (b [64]byte) {
+	b = asSpaces
+	copy(b[:], tail)
+	return b
+}

@@ -20,6 +20,9 @@ type archsimdKernel struct {
 // archsimdKernels are the archsimd kernels whose avo path this CPU has.
 func archsimdKernels() []archsimdKernel {
 	var ks []archsimdKernel
+	if slices.Contains(paths(), pathAVX2) {
+		ks = append(ks, archsimdKernel{"archsimd-avx2", stage1ArchsimdAVX2, stage1AVX2})
+	}
 	if slices.Contains(paths(), pathAVX512) {
 		ks = append(ks, archsimdKernel{"archsimd-avx512", stage1ArchsimdAVX512, stage1AVX512})
 	}
