@@ -20,6 +20,9 @@ import (
 // extractor the same conditions. Run it with a fixed count of rounds:
 //
 //	go test -run '^$' -bench ThreadCPU -benchtime 15x ./internal/frame/
+//
+// With GOEXPERIMENT=simd it also measures the archsimd ports of stage 1
+// (stage1-archsimd-*).
 func BenchmarkThreadCPU(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
