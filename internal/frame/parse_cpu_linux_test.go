@@ -20,6 +20,9 @@ import (
 // extractor the same conditions. Run it with a fixed count of rounds:
 //
 //	go test -run '^$' -bench ThreadCPU -benchtime 15x ./internal/frame/
+//
+// With GOEXPERIMENT=simd it also measures the archsimd ports of stage 1
+// (stage1-archsimd-*).
 func BenchmarkThreadCPU(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -40,6 +43,9 @@ func BenchmarkThreadCPU(b *testing.B) {
 	}
 	for _, pt := range paths()[1:] {
 		xs = append(xs, extractor{"stage1-" + pt.String(), func(f []byte) bool { return p.scan(f, pt) }})
+	}
+	for _, k := range stage1Extra {
+		xs = append(xs, extractor{k.name, func(f []byte) bool { return p.scanKernel(f, k.fn) }})
 	}
 	if simdjson.SupportedCPU() {
 		var sj simdjsonGo
@@ -72,6 +78,26 @@ func BenchmarkThreadCPU(b *testing.B) {
 			b.ReportMetric(med[pt.String()]/med[base], fmt.Sprintf("%v/%s", pt, base))
 		}
 	}
+}
+
+// stage1Kernel is a stage 1 kernel that only some builds have, measured
+// beside the avo ones (stage1_archsimd_linux_amd64_test.go adds the
+// archsimd kernels under GOEXPERIMENT=simd).
+type stage1Kernel struct {
+	name string
+	fn   func([]byte, []uint32) int
+}
+
+var stage1Extra []stage1Kernel
+
+// scanKernel is Parser.scan with kernel fn instead of a path.
+func (p *Parser) scanKernel(b []byte, fn func([]byte, []uint32) int) bool {
+	n := fn(b, p.indexBuf(len(b)))
+	if n < 0 {
+		return false
+	}
+	p.idx = p.idx[:n]
+	return true
 }
 
 // threadCPU is the CPU time the calling thread has used, to the nanosecond

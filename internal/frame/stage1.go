@@ -60,15 +60,20 @@ const maxKeptIndexes = 64 << 10
 // scan runs stage 1 over b on path pt into p.idx; false when the frame has
 // an error.
 func (p *Parser) scan(b []byte, pt path) bool {
-	// Up to 64 indexes a block, the padded tail too, and stage 1 writes up
-	// to 16 past the last.
-	if need := 64*(len(b)>>6+1) + 16; cap(p.idx) < need {
-		p.idx = make([]uint32, need+need/4)
-	}
-	n := stage1(pt, b, p.idx[:cap(p.idx)])
+	n := stage1(pt, b, p.indexBuf(len(b)))
 	if n < 0 {
 		return false
 	}
 	p.idx = p.idx[:n]
 	return true
+}
+
+// indexBuf is p.idx at its capacity, grown to what stage 1 may write for a
+// frame of n bytes: up to 64 indexes a block, the padded tail too, and 16
+// past the last.
+func (p *Parser) indexBuf(n int) []uint32 {
+	if need := 64*(n>>6+1) + 16; cap(p.idx) < need {
+		p.idx = make([]uint32, need+need/4)
+	}
+	return p.idx[:cap(p.idx)]
 }
