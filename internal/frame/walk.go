@@ -1,11 +1,19 @@
 package frame
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // walk is stage 2: it checks the grammar of the frame over stage 1's
 // structural indexes and fills f with its top-level uid and ts. false means
 // the frame is not one valid JSON object (or nests deeper than the scalar
 // walk allows), and the scalar walk is to say why.
+//
+// Profiles: the time goes to branches on the keys' lengths and the values'
+// kinds, which the frames do not let the predictor learn. So a member whose
+// key is no candidate for uid or ts (told without branches) and whose value
+// is a string, the common case, takes a single branch.
 func (p *Parser) walk(b []byte, f *fields) bool {
 	idx := p.idx
 	n := len(idx)
@@ -21,41 +29,31 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 		if k+3 >= n {
 			return false
 		}
-		t := int(idx[k])
-		if b[t] != '"' || b[idx[k+1]] != ':' {
+		t, colon, v := int(idx[k]), int(idx[k+1]), int(idx[k+2])
+		if b[t] != '"' || b[colon] != ':' {
 			return false
 		}
-		key := keyOther
-		// Inline for keys without whitespace before the colon and of the
-		// lengths uid and ts have unescaped; most keys have neither length.
-		switch e, n := int(idx[k+1])-1, int(idx[k+1])-t-2; {
-		case b[e] != '"' || escapedKeyLengths>>uint(n)&1 != 0:
-			key = p.walkKey(b, t+1, e+1)
-		case n == 3 && b[t+1] == 'u' && b[t+2] == 'i' && b[t+3] == 'd':
-			key = keyUID
-		case n == 2 && b[t+1] == 't' && b[t+2] == 's':
-			key = keyTS
-		}
-		v := int(idx[k+2])
 		k += 3
-		ok := true
-		switch c := b[v]; {
-		case key != keyOther:
-			if k, ok = p.walkField(b, v, k, key, f); !ok {
-				return false
-			}
-		case c == '"':
-		case c == '{' || c == '[':
-			if k, ok = p.walkNested(b, k, c == '{'); !ok {
-				return false
-			}
-		default:
-			if !scalarOK(b, v) {
-				return false
-			}
+		// As keyCandidate, in line: 1 when the key may be uid or ts.
+		var w uint64
+		if t+8 <= len(b) {
+			w = binary.LittleEndian.Uint64(b[t:])
 		}
-		if k >= n {
-			return false
+		cand := b2u(b[colon-1] != '"') | uint(escapedKeyLengths>>(uint(colon-t-2)&63)&uint64(escapeFirst[b[t+1]])) |
+			b2u(w&(1<<48-1) == uidMember) | b2u(w&(1<<40-1) == tsMember) | b2u(t+8 > len(b))
+		if c := b[v]; cand|b2u(c != '"') != 0 {
+			switch {
+			case cand == 0 && c == '{' && b[idx[k]] == '}', cand == 0 && c == '[' && b[idx[k]] == ']':
+				k++ // an empty object or array, without the call
+			default:
+				var ok bool
+				if k, ok = p.walkMember(b, t, colon, v, k, cand != 0, f); !ok {
+					return false
+				}
+				if k >= n {
+					return false
+				}
+			}
 		}
 		switch b[idx[k]] {
 		case ',':
@@ -66,6 +64,44 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 			return false
 		}
 	}
+}
+
+// Patterns of the first bytes of a member (little-endian) whose key is uid
+// or ts unescaped, without whitespace before the colon.
+const (
+	uidMember = '"' | 'u'<<8 | 'i'<<16 | 'd'<<24 | '"'<<32 | ':'<<40
+	tsMember  = '"' | 't'<<8 | 's'<<16 | '"'<<24 | ':'<<32
+)
+
+// escapeFirst marks the bytes that can start a key that is uid or ts
+// escaped: "\u0075id", "u\u0069d", "t\u0073".
+var escapeFirst = [256]uint8{'\\': 1, 'u': 1, 't': 1}
+
+// walkMember checks the member whose key token is at t, colon at colon and
+// value token at v, k being the token after v, and reads its value into f
+// if it is uid or ts (only when cand): the members the walk does not take in
+// line. It returns the token after the value.
+func (p *Parser) walkMember(b []byte, t, colon, v, k int, cand bool, f *fields) (int, bool) {
+	key := keyOther
+	switch e, n := colon-1, colon-t-2; {
+	case !cand:
+	case b[e] != '"' || escapedKeyLengths>>uint(n)&1 != 0:
+		key = p.walkKey(b, t+1, colon)
+	case n == 3 && b[t+1] == 'u' && b[t+2] == 'i' && b[t+3] == 'd':
+		key = keyUID
+	case n == 2 && b[t+1] == 't' && b[t+2] == 's':
+		key = keyTS
+	}
+	switch c := b[v]; {
+	case key != keyOther:
+		return p.walkField(b, v, k, key, f)
+	case c == '"':
+	case c == '{' || c == '[':
+		return p.walkNested(b, k, c == '{')
+	default:
+		return k, scalarOK(b, v)
+	}
+	return k, true
 }
 
 // escapedKeyLengths has bit n set for each length n of an escaped key that
@@ -215,6 +251,13 @@ func (p *Parser) setKind(d int, obj bool) {
 }
 
 func (p *Parser) kind(d int) bool { return p.stack[d>>6]&(1<<(d&63)) != 0 }
+
+func b2u(v bool) uint {
+	if v {
+		return 1
+	}
+	return 0
+}
 
 // closer is the byte that closes an object (obj) or an array.
 func closer(obj bool) byte {
