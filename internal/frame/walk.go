@@ -12,8 +12,9 @@ import (
 //
 // Profiles: the time goes to branches on the keys' lengths and the values'
 // kinds, which the frames do not let the predictor learn. So a member whose
-// key is no candidate for uid or ts (told without branches) and whose value
-// is a string, the common case, takes a single branch.
+// key cannot be uid or ts and whose value is a string, a number, a literal
+// or an empty object or array (told without branches) takes no branch of
+// its own; the numbers and literals are checked in batches.
 func (p *Parser) walk(b []byte, f *fields) bool {
 	idx := p.idx
 	n := len(idx)
@@ -24,6 +25,8 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 	if b[idx[k]] == '}' {
 		return k+1 == n
 	}
+	var scalars [32]uint32 // offsets of numbers and literals to check
+	ns := 0
 	for {
 		// A member: "key" : value, then , or }.
 		if k+3 >= n {
@@ -34,36 +37,85 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 			return false
 		}
 		k += 3
-		// As keyCandidate, in line: 1 when the key may be uid or ts.
-		var w uint64
-		if t+8 <= len(b) {
-			w = binary.LittleEndian.Uint64(b[t:])
-		}
-		cand := b2u(b[colon-1] != '"') | uint(escapedKeyLengths>>(uint(colon-t-2)&63)&uint64(escapeFirst[b[t+1]])) |
-			b2u(w&(1<<48-1) == uidMember) | b2u(w&(1<<40-1) == tsMember) | b2u(t+8 > len(b))
-		if c := b[v]; cand|b2u(c != '"') != 0 {
-			switch {
-			case cand == 0 && c == '{' && b[idx[k]] == '}', cand == 0 && c == '[' && b[idx[k]] == ']':
-				k++ // an empty object or array, without the call
-			default:
-				var ok bool
-				if k, ok = p.walkMember(b, t, colon, v, k, cand != 0, f); !ok {
-					return false
-				}
-				if k >= n {
-					return false
-				}
+		cand := keyCandidate(b, t, colon)
+		c := b[v]
+		vk := valueKinds[c]
+		empty := b2u(uint16(b[idx[k]]) == emptyCloser[c])
+		scalars[ns&(len(scalars)-1)] = uint32(v)
+		ns += int(vk & vScalar)
+		if cand|uint(vk>>2)|(uint(vk>>1&1)&^empty) != 0 {
+			var ok bool
+			if k, ok = p.walkMember(b, t, colon, v, k, cand != 0, f); !ok || k >= n {
+				return false
 			}
+		} else {
+			k += int(empty)
+		}
+		if ns == len(scalars) {
+			if !checkScalars(b, scalars[:]) {
+				return false
+			}
+			ns = 0
 		}
 		switch b[idx[k]] {
 		case ',':
 			k++
 		case '}':
-			return k+1 == n
+			return k+1 == n && checkScalars(b, scalars[:ns])
 		default:
 			return false
 		}
 	}
+}
+
+// Kinds of a value's first byte.
+const (
+	vScalar = 1 << iota // a number or literal
+	vOpen               // an object or array
+	vBad                // no value
+)
+
+var valueKinds = func() (v [256]uint8) {
+	for c := range v {
+		v[c] = vBad
+	}
+	for _, c := range []byte("-0123456789tfn") {
+		v[c] = vScalar
+	}
+	v['{'], v['['], v['"'] = vOpen, vOpen, 0
+	return v
+}()
+
+// emptyCloser is, by the first byte of a value, the byte that would close
+// it at once: none (not a byte) unless the value is an object or array.
+var emptyCloser = func() (e [256]uint16) {
+	for c := range e {
+		e[c] = 0x100
+	}
+	e['{'], e['['] = '}', ']'
+	return e
+}()
+
+func checkScalars(b []byte, offsets []uint32) bool {
+	for _, i := range offsets {
+		if !scalarOK(b, int(i)) {
+			return false
+		}
+	}
+	return true
+}
+
+// keyCandidate is not 0, computed without branches, when the key token at t,
+// whose colon is at colon, may be uid or ts: it is, or it has whitespace
+// before the colon, or it may be one escaped (see escapedKeyLengths), or it
+// is too near the frame's end for the test.
+func keyCandidate(b []byte, t, colon int) uint {
+	w := uint64(uidMember) // near the end: a candidate
+	if t+8 <= len(b) {
+		w = binary.LittleEndian.Uint64(b[t:])
+	}
+	return uint(b[colon-1]^'"') | uint(escapeFirst[b[t+1]]>>(uint(colon-t-2)&63)&1) |
+		b2u(w&(1<<48-1) == uidMember) | b2u(w&(1<<40-1) == tsMember)
 }
 
 // Patterns of the first bytes of a member (little-endian) whose key is uid
@@ -73,9 +125,9 @@ const (
 	tsMember  = '"' | 't'<<8 | 's'<<16 | '"'<<24 | ':'<<32
 )
 
-// escapeFirst marks the bytes that can start a key that is uid or ts
-// escaped: "\u0075id", "u\u0069d", "t\u0073".
-var escapeFirst = [256]uint8{'\\': 1, 'u': 1, 't': 1}
+// escapeFirst is escapedKeyLengths for the bytes that can start a key that
+// is uid or ts escaped ("\u0075id", "u\u0069d", "t\u0073"), 0 for others.
+var escapeFirst = [256]uint64{'\\': escapedKeyLengths, 'u': escapedKeyLengths, 't': escapedKeyLengths}
 
 // walkMember checks the member whose key token is at t, colon at colon and
 // value token at v, k being the token after v, and reads its value into f
