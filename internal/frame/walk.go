@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 )
 
 // walk is stage 2: it checks the grammar of the frame over stage 1's
@@ -321,23 +322,71 @@ func closer(obj bool) byte {
 
 // scalarOK checks the number or literal that starts at token i: well formed
 // and followed by whitespace, an operator or the frame's end (stage 1 did not
-// index the bytes that follow a token's first byte).
+// index the bytes that follow a token's first byte). Profiles: scanNumber,
+// which also computes the value, cost ~12 ns a scalar of the reference
+// frames; this only validates, and skips digits eight at a time.
 func scalarOK(b []byte, i int) bool {
-	var end int
-	var r Reason
-	switch c := b[i]; {
-	case c == '-' || (c >= '0' && c <= '9'):
-		end, _, _, r = scanNumber(b, i)
-	case c == 't':
-		end, r = literal(b, i, "true")
-	case c == 'f':
-		end, r = literal(b, i, "false")
-	case c == 'n':
-		end, r = literal(b, i, "null")
+	switch b[i] {
+	case 't':
+		return i+4 <= len(b) && string(b[i:i+4]) == "true" && delimits(b, i+4)
+	case 'f':
+		return i+5 <= len(b) && string(b[i:i+5]) == "false" && delimits(b, i+5)
+	case 'n':
+		return i+4 <= len(b) && string(b[i:i+4]) == "null" && delimits(b, i+4)
+	}
+	return numberOK(b, i)
+}
+
+// numberOK checks a JSON number at i, as scanNumber does, and that a
+// delimiter or the frame's end follows it.
+func numberOK(b []byte, i int) bool {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return false
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		i = digitsEnd(b, i+1)
 	default:
 		return false
 	}
-	return r == OK && delimits(b, end)
+	if i < len(b) && b[i] == '.' {
+		j := digitsEnd(b, i+1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(b) && b[i]|0x20 == 'e' {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digitsEnd(b, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return delimits(b, i)
+}
+
+// digitsEnd is the index of the first byte at or after i that is not an
+// ASCII digit.
+func digitsEnd(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		// A byte is a digit when it is 0x30 to 0x39: x^0x30 below 10.
+		t := binary.LittleEndian.Uint64(b[i:]) ^ lsb*'0'
+		if m := ((t &^ msb) + lsb*(0x80-10) | t) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // delimiter is the bytes that may follow a number or a literal.
