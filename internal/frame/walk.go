@@ -278,7 +278,6 @@ after:
 	}
 	c = b[idx[k]]
 	k++
-	obj = p.kind(open - 1)
 	switch {
 	case c == ',' && obj:
 		goto key
@@ -288,10 +287,12 @@ after:
 		return 0, false
 	}
 closed:
-	if open--; open > 0 {
-		goto after
+	if open--; open == 0 {
+		return k, true
 	}
-	return k, true
+	// obj is the innermost open container's kind: read back on a pop.
+	obj = p.kind(open - 1)
+	goto after
 }
 
 // setKind and kind keep whether the container at depth d is an object.
