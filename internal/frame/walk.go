@@ -46,7 +46,7 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 		ns += int(vk & vScalar)
 		if cand|uint(vk>>2)|(uint(vk>>1&1)&^empty) != 0 {
 			var ok bool
-			if k, ok = p.walkMember(b, t, colon, v, k, cand != 0, f); !ok || k >= n {
+			if k, ok = p.walkMember(b, k, cand != 0, f); !ok || k >= n {
 				return false
 			}
 		} else {
@@ -115,7 +115,7 @@ func keyCandidate(b []byte, t, colon int) uint {
 	if t+8 <= len(b) {
 		w = binary.LittleEndian.Uint64(b[t:])
 	}
-	return uint(b[colon-1]^'"') | uint(escapeFirst[b[t+1]]>>(uint(colon-t-2)&63)&1) |
+	return uint(b[colon-1]^'"') | uint(escapeFirst[byte(w>>8)]>>(uint(colon-t-2)&63)&1) |
 		b2u(w&(1<<48-1) == uidMember) | b2u(w&(1<<40-1) == tsMember)
 }
 
@@ -130,11 +130,13 @@ const (
 // is uid or ts escaped ("\u0075id", "u\u0069d", "t\u0073"), 0 for others.
 var escapeFirst = [256]uint64{'\\': escapedKeyLengths, 'u': escapedKeyLengths, 't': escapedKeyLengths}
 
-// walkMember checks the member whose key token is at t, colon at colon and
-// value token at v, k being the token after v, and reads its value into f
-// if it is uid or ts (only when cand): the members the walk does not take in
-// line. It returns the token after the value.
-func (p *Parser) walkMember(b []byte, t, colon, v, k int, cand bool, f *fields) (int, bool) {
+// walkMember checks the member just before token k (key, colon, value),
+// and reads its value into f if it is uid or ts (only when cand): the
+// members the walk does not take in line. It returns the token after the
+// value.
+func (p *Parser) walkMember(b []byte, k int, cand bool, f *fields) (int, bool) {
+	// Taken from idx again, not passed: fewer live registers in walk.
+	t, colon, v := int(p.idx[k-3]), int(p.idx[k-2]), int(p.idx[k-1])
 	key := keyOther
 	switch e, n := colon-1, colon-t-2; {
 	case !cand:
