@@ -34,11 +34,17 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 			return false
 		}
 		t, colon, v := int(idx[k]), int(idx[k+1]), int(idx[k+2])
-		if b[t] != '"' || b[colon] != ':' {
+		// The key's first bytes; near the frame's end, a pattern that
+		// makes it a candidate, for walkMember to check.
+		w := uint64(uidMember)
+		if t+8 <= len(b) {
+			w = binary.LittleEndian.Uint64(b[t:])
+		}
+		if byte(w) != '"' || b[colon] != ':' {
 			return false
 		}
 		k += 3
-		cand := keyCandidate(b, t, colon)
+		cand := keyCandidate(b, w, t, colon)
 		c := b[v]
 		vk := valueKinds[c]
 		empty := b2u(uint16(b[idx[k]]) == emptyCloser[c])
@@ -107,14 +113,10 @@ func checkScalars(b []byte, offsets []uint32) bool {
 }
 
 // keyCandidate is not 0, computed without branches, when the key token at t,
-// whose colon is at colon, may be uid or ts: it is, or it has whitespace
+// whose first bytes are w and whose colon is at colon, may be uid or ts: it is, or it has whitespace
 // before the colon, or it may be one escaped (see escapedKeyLengths), or it
 // is too near the frame's end for the test.
-func keyCandidate(b []byte, t, colon int) uint {
-	w := uint64(uidMember) // near the end: a candidate
-	if t+8 <= len(b) {
-		w = binary.LittleEndian.Uint64(b[t:])
-	}
+func keyCandidate(b []byte, w uint64, t, colon int) uint {
 	return uint(b[colon-1]^'"') | uint(escapeFirst[byte(w>>8)]>>(uint(colon-t-2)&63)&1) |
 		b2u(w&(1<<48-1) == uidMember) | b2u(w&(1<<40-1) == tsMember)
 }
@@ -137,6 +139,9 @@ var escapeFirst = [256]uint64{'\\': escapedKeyLengths, 'u': escapedKeyLengths, '
 func (p *Parser) walkMember(b []byte, k int, cand bool, f *fields) (int, bool) {
 	// Taken from idx again, not passed: fewer live registers in walk.
 	t, colon, v := int(p.idx[k-3]), int(p.idx[k-2]), int(p.idx[k-1])
+	if b[t] != '"' { // walk checked only the first bytes it read
+		return 0, false
+	}
 	key := keyOther
 	switch e, n := colon-1, colon-t-2; {
 	case !cand:
