@@ -36,7 +36,7 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 		t, colon, v := int(idx[k]), int(idx[k+1]), int(idx[k+2])
 		// The key's first bytes; near the frame's end, a pattern that
 		// makes it a candidate, for walkMember to check.
-		w := uint64(uidMember)
+		w := uint64(uidStart)
 		if t+8 <= len(b) {
 			w = binary.LittleEndian.Uint64(b[t:])
 		}
@@ -112,20 +112,19 @@ func checkScalars(b []byte, offsets []uint32) bool {
 	return true
 }
 
-// keyCandidate is not 0, computed without branches, when the key token at t,
-// whose first bytes are w and whose colon is at colon, may be uid or ts: it is, or it has whitespace
-// before the colon, or it may be one escaped (see escapedKeyLengths), or it
-// is too near the frame's end for the test.
+// keyCandidate is not 0, computed without branches, when the key token at
+// t, whose first bytes are w and whose colon is at colon, may be uid or ts:
+// it starts with "uid or "ts", or has whitespace before the colon, or may be
+// one escaped (see escapedKeyLengths).
 func keyCandidate(b []byte, w uint64, t, colon int) uint {
 	return uint(b[colon-1]^'"') | uint(escapeFirst[byte(w>>8)]>>(uint(colon-t-2)&63)&1) |
-		b2u(w&(1<<48-1) == uidMember) | b2u(w&(1<<40-1) == tsMember)
+		b2u(uint32(w) == uidStart) | b2u(uint32(w) == tsStart)
 }
 
-// Patterns of the first bytes of a member (little-endian) whose key is uid
-// or ts unescaped, without whitespace before the colon.
+// The first four bytes (little-endian) of the keys uid and ts unescaped.
 const (
-	uidMember = '"' | 'u'<<8 | 'i'<<16 | 'd'<<24 | '"'<<32 | ':'<<40
-	tsMember  = '"' | 't'<<8 | 's'<<16 | '"'<<24 | ':'<<32
+	uidStart = '"' | 'u'<<8 | 'i'<<16 | 'd'<<24
+	tsStart  = '"' | 't'<<8 | 's'<<16 | '"'<<24
 )
 
 // escapeFirst is escapedKeyLengths for the bytes that can start a key that
