@@ -52,11 +52,14 @@ func (p *Parser) walk(b []byte, f *fields) bool {
 		ns += int(vk & vScalar)
 		if cand|uint(vk>>2)|(uint(vk>>1&1)&^empty) != 0 {
 			var ok bool
-			if k, ok = p.walkMember(b, k, cand != 0, f); !ok || k >= n {
+			if k, ok = p.walkMember(b, k, cand != 0, f); !ok {
 				return false
 			}
 		} else {
 			k += int(empty)
+		}
+		if k >= n {
+			return false
 		}
 		if ns == len(scalars) {
 			if !checkScalars(b, scalars[:]) {
@@ -237,7 +240,7 @@ func (p *Parser) walkField(b []byte, v, k, key int, f *fields) (int, bool) {
 // walkNested checks the container whose opening token is just before
 // token k (an object when obj), a value of the top-level object, and
 // returns the token after its end. A state machine over the tokens, with
-// the open containers' kinds in p.stack.
+// the open containers' kinds in p.stack and the innermost's in obj.
 func (p *Parser) walkNested(b []byte, k int, obj bool) (int, bool) {
 	idx := p.idx
 	n := len(idx)
@@ -296,8 +299,8 @@ closed:
 	if open--; open == 0 {
 		return k, true
 	}
-	// obj is the innermost open container's kind: read back on a pop.
-	obj = p.kind(open - 1)
+	obj = p.kind(open - 1) // the innermost open container's
+
 	goto after
 }
 
