@@ -299,8 +299,7 @@ closed:
 	if open--; open == 0 {
 		return k, true
 	}
-	obj = p.kind(open - 1) // the innermost open container's
-
+	obj = p.kind(open - 1)
 	goto after
 }
 
