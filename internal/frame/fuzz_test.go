@@ -22,6 +22,7 @@ func fuzzSeeds(f *testing.F) {
 		"{\"uid\":\"\xff\",\"ts\":1}",
 		`[1,2,{"a":null}]`,
 		`{"a":true,"b":false,"c":null,"d":-1.5e+3,"uid":"u","ts":0}`,
+		`{"uid":"u","ts":0,"emptyobject":{},"emptyarray":[],"number":1.5}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -135,7 +135,7 @@ func forEachPath(t *testing.T, f func(t *testing.T, pt path)) {
 // Every prefix of a valid frame is incomplete and must be rejected, and
 // every proper prefix must be rejected without reading past its end.
 func TestParsePrefixes(t *testing.T) {
-	full := `{"a":[1,-2.5e3,true,false,null,{"uid":"x"}],"uid":"a\u00e9\"b","ts":"12","z":"Жж\n"}`
+	full := `{"a":[1,-2.5e3,true,false,null,{"uid":"x"}],"emptyobject":{},"emptyarray":[],"uid":"a\u00e9\"b","ts":"12","z":"Жж\n"}`
 	var p Parser
 	forEachPath(t, func(t *testing.T, pt path) {
 		if _, _, r := p.parse([]byte(full), pt); r != OK {
