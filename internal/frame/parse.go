@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -629,4 +630,70 @@ func hex4(s []byte) rune {
 		r = r<<4 | rune(c)
 	}
 	return r
+}
+
+// lineWindow is how far into a run of lines ParseLine lets stage 1 look
+// for the first line's end: frames are a few KiB, and the index buffer is
+// sized for the window. A longer line is found with bytes.IndexByte.
+const lineWindow = 32 << 10
+
+// ParseLine parses the first line of rest, a run of newline-separated
+// frames: the frame is rest up to its first newline (without a '\r' before
+// it) or all of rest. It returns the line's length without the newline,
+// and what Parse returns for the frame; a frame longer than max is not
+// parsed (TooLarge). On the AVX-512 paths stage 1 finds the line's end
+// itself, in its one pass over the bytes: a separate search for it was a
+// second pass over every byte of the input.
+func (p *Parser) ParseLine(rest []byte, max int) (n int, uid []byte, ts int64, r Reason) {
+	return p.parseLineOn(rest, max, active)
+}
+
+// parseLineOn is ParseLine on path pt.
+func (p *Parser) parseLineOn(rest []byte, max int, pt path) (n int, uid []byte, ts int64, r Reason) {
+	if p.TrustProducer || pt == pathScalar {
+		return p.parseLine(rest, max, pt)
+	}
+	win := rest[:min(len(rest), lineWindow)]
+	cnt, end, ok := stage1Line(pt, win, p.indexBuf(len(win)))
+	if !ok || (end == len(win) && len(win) < len(rest)) {
+		return p.parseLine(rest, max, pt) // no line scan, or a line past the window
+	}
+	line := rest[:end]
+	if len(trimCR(line)) > max {
+		return end, nil, 0, TooLarge
+	}
+	if cnt >= 0 {
+		p.idx = p.idx[:cnt]
+		var f fields
+		// A '\r' before the newline is whitespace after the object: the
+		// walk and the verdict are those of the frame without it.
+		if p.walk(line, &f) {
+			uid, ts, r = p.verdict(line, &f)
+			return end, uid, ts, r
+		}
+	}
+	uid, ts, r = p.parse(trimCR(line), pathScalar)
+	return end, uid, ts, r
+}
+
+// parseLine is ParseLine with the line's end found first.
+func (p *Parser) parseLine(rest []byte, max int, pt path) (n int, uid []byte, ts int64, r Reason) {
+	n = bytes.IndexByte(rest, '\n')
+	if n < 0 {
+		n = len(rest)
+	}
+	line := trimCR(rest[:n])
+	if len(line) > max {
+		return n, nil, 0, TooLarge
+	}
+	uid, ts, r = p.parse(line, pt)
+	return n, uid, ts, r
+}
+
+// trimCR drops a '\r' at the end of line (a CRLF line end).
+func trimCR(line []byte) []byte {
+	if k := len(line); k > 0 && line[k-1] == '\r' {
+		return line[:k-1]
+	}
+	return line
 }

@@ -38,3 +38,18 @@ func stage1(pt path, src []byte, idx []uint32) int {
 	}
 	return -1
 }
+
+// stage1Line is stage1 over the first line of src (up to its first
+// newline): it also returns the line's length, len(src) when src has no
+// newline. ok is false on a path without a line scan (AVX2).
+func stage1Line(pt path, src []byte, idx []uint32) (n, end int, ok bool) {
+	switch pt {
+	case pathAVX512VBMI2:
+		n, end = stage1AVX512VBMI2Line(src, idx)
+		return n, end, true
+	case pathAVX512:
+		n, end = stage1AVX512Line(src, idx)
+		return n, end, true
+	}
+	return 0, 0, false
+}

@@ -1410,7 +1410,71 @@ DATA frameConsts<>+1404(SB)/1, $0x3c
 DATA frameConsts<>+1405(SB)/1, $0x3d
 DATA frameConsts<>+1406(SB)/1, $0x3e
 DATA frameConsts<>+1407(SB)/1, $0x3f
-GLOBL frameConsts<>(SB), RODATA|NOPTR, $1408
+DATA frameConsts<>+1408(SB)/1, $0x0a
+DATA frameConsts<>+1409(SB)/1, $0x0a
+DATA frameConsts<>+1410(SB)/1, $0x0a
+DATA frameConsts<>+1411(SB)/1, $0x0a
+DATA frameConsts<>+1412(SB)/1, $0x0a
+DATA frameConsts<>+1413(SB)/1, $0x0a
+DATA frameConsts<>+1414(SB)/1, $0x0a
+DATA frameConsts<>+1415(SB)/1, $0x0a
+DATA frameConsts<>+1416(SB)/1, $0x0a
+DATA frameConsts<>+1417(SB)/1, $0x0a
+DATA frameConsts<>+1418(SB)/1, $0x0a
+DATA frameConsts<>+1419(SB)/1, $0x0a
+DATA frameConsts<>+1420(SB)/1, $0x0a
+DATA frameConsts<>+1421(SB)/1, $0x0a
+DATA frameConsts<>+1422(SB)/1, $0x0a
+DATA frameConsts<>+1423(SB)/1, $0x0a
+DATA frameConsts<>+1424(SB)/1, $0x0a
+DATA frameConsts<>+1425(SB)/1, $0x0a
+DATA frameConsts<>+1426(SB)/1, $0x0a
+DATA frameConsts<>+1427(SB)/1, $0x0a
+DATA frameConsts<>+1428(SB)/1, $0x0a
+DATA frameConsts<>+1429(SB)/1, $0x0a
+DATA frameConsts<>+1430(SB)/1, $0x0a
+DATA frameConsts<>+1431(SB)/1, $0x0a
+DATA frameConsts<>+1432(SB)/1, $0x0a
+DATA frameConsts<>+1433(SB)/1, $0x0a
+DATA frameConsts<>+1434(SB)/1, $0x0a
+DATA frameConsts<>+1435(SB)/1, $0x0a
+DATA frameConsts<>+1436(SB)/1, $0x0a
+DATA frameConsts<>+1437(SB)/1, $0x0a
+DATA frameConsts<>+1438(SB)/1, $0x0a
+DATA frameConsts<>+1439(SB)/1, $0x0a
+DATA frameConsts<>+1440(SB)/1, $0x0a
+DATA frameConsts<>+1441(SB)/1, $0x0a
+DATA frameConsts<>+1442(SB)/1, $0x0a
+DATA frameConsts<>+1443(SB)/1, $0x0a
+DATA frameConsts<>+1444(SB)/1, $0x0a
+DATA frameConsts<>+1445(SB)/1, $0x0a
+DATA frameConsts<>+1446(SB)/1, $0x0a
+DATA frameConsts<>+1447(SB)/1, $0x0a
+DATA frameConsts<>+1448(SB)/1, $0x0a
+DATA frameConsts<>+1449(SB)/1, $0x0a
+DATA frameConsts<>+1450(SB)/1, $0x0a
+DATA frameConsts<>+1451(SB)/1, $0x0a
+DATA frameConsts<>+1452(SB)/1, $0x0a
+DATA frameConsts<>+1453(SB)/1, $0x0a
+DATA frameConsts<>+1454(SB)/1, $0x0a
+DATA frameConsts<>+1455(SB)/1, $0x0a
+DATA frameConsts<>+1456(SB)/1, $0x0a
+DATA frameConsts<>+1457(SB)/1, $0x0a
+DATA frameConsts<>+1458(SB)/1, $0x0a
+DATA frameConsts<>+1459(SB)/1, $0x0a
+DATA frameConsts<>+1460(SB)/1, $0x0a
+DATA frameConsts<>+1461(SB)/1, $0x0a
+DATA frameConsts<>+1462(SB)/1, $0x0a
+DATA frameConsts<>+1463(SB)/1, $0x0a
+DATA frameConsts<>+1464(SB)/1, $0x0a
+DATA frameConsts<>+1465(SB)/1, $0x0a
+DATA frameConsts<>+1466(SB)/1, $0x0a
+DATA frameConsts<>+1467(SB)/1, $0x0a
+DATA frameConsts<>+1468(SB)/1, $0x0a
+DATA frameConsts<>+1469(SB)/1, $0x0a
+DATA frameConsts<>+1470(SB)/1, $0x0a
+DATA frameConsts<>+1471(SB)/1, $0x0a
+GLOBL frameConsts<>(SB), RODATA|NOPTR, $1472
 
 // func stage1AVX512(src []byte, idx []uint32) int
 // Requires: AVX, AVX512BW, AVX512F, BMI, BMI2, PCLMULQDQ, POPCNT
@@ -1933,6 +1997,603 @@ next:
 fail:
 	MOVQ $-1, AX
 	MOVQ AX, ret+48(FP)
+	RET
+
+// func stage1AVX512Line(src []byte, idx []uint32) (n int, end int)
+// Requires: AVX, AVX512BW, AVX512F, BMI, BMI2, PCLMULQDQ, POPCNT
+TEXT ·stage1AVX512Line(SB), NOSPLIT, $16-64
+	MOVQ      src_base+0(FP), AX
+	MOVQ      idx_base+24(FP), CX
+	XORQ      DX, DX
+	XORQ      BX, BX
+	XORQ      SI, SI
+	XORQ      DI, DI
+	XORQ      R8, R8
+	XORQ      R9, R9
+	MOVQ      src_len+8(FP), R10
+	ANDQ      $-64, R10
+	MOVQ      R10, (SP)
+	MOVQ      src_len+8(FP), R10
+	MOVQ      R10, 8(SP)
+	MOVQ      $-1, R10
+	VMOVQ     R10, X0
+	VMOVDQU64 frameConsts<>+512(SB), Z2
+	VMOVDQU64 frameConsts<>+576(SB), Z3
+	VMOVDQU64 frameConsts<>+640(SB), Z4
+	VMOVDQU64 frameConsts<>+768(SB), Z5
+	VMOVDQU64 frameConsts<>+1152(SB), Z6
+	VMOVDQU64 frameConsts<>+0(SB), Z7
+	VMOVDQU64 frameConsts<>+64(SB), Z8
+	VMOVDQU64 frameConsts<>+128(SB), Z9
+	VMOVDQU64 frameConsts<>+192(SB), Z10
+	VMOVDQU64 frameConsts<>+256(SB), Z11
+	VMOVDQU64 frameConsts<>+832(SB), Z12
+	VMOVDQU64 frameConsts<>+896(SB), Z13
+	VMOVDQU64 frameConsts<>+960(SB), Z14
+	VMOVDQU64 frameConsts<>+448(SB), Z15
+	VMOVDQU64 frameConsts<>+1024(SB), Z16
+	VMOVDQU64 frameConsts<>+1088(SB), Z17
+	VMOVDQU64 frameConsts<>+320(SB), Z18
+	VMOVDQU64 frameConsts<>+384(SB), Z19
+	VMOVDQU64 frameConsts<>+1408(SB), Z20
+	VPXORQ    Z21, Z21, Z21
+	VPXORQ    Z22, Z22, Z22
+
+loop:
+	CMPQ      DX, (SP)
+	JAE       tail
+	VMOVDQU64 (AX), Z23
+	VPCMPEQB  Z20, Z23, K1
+	KORTESTQ  K1, K1
+	JZ        noNewline
+	KMOVQ     K1, R10
+	TZCNTQ    R10, R10
+	LEAQ      (DX)(R10*1), R11
+	MOVQ      R11, 8(SP)
+	MOVQ      DX, (SP)
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVQ     R11, K1
+	VMOVDQA64 Z6, Z1
+	VMOVDQU8  Z23, K1, Z1
+	VMOVDQA64 Z1, Z23
+
+noNewline:
+	JMP body
+
+tail:
+	MOVQ      src_len+8(FP), R10
+	ANDQ      $0x3f, R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVQ     R11, K1
+	VMOVDQA64 Z6, Z23
+	VMOVDQU8  (AX), K1, Z23
+	VPCMPEQB  Z20, Z23, K1
+	KORTESTQ  K1, K1
+	JZ        noNewlineInTail
+	KMOVQ     K1, R10
+	TZCNTQ    R10, R10
+	LEAQ      (DX)(R10*1), R11
+	MOVQ      R11, 8(SP)
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVQ     R11, K1
+	VMOVDQA64 Z6, Z1
+	VMOVDQU8  Z23, K1, Z1
+	VMOVDQA64 Z1, Z23
+
+noNewlineInTail:
+body:
+	VPCMPEQB Z2, Z23, K1
+	VPCMPEQB Z3, Z23, K2
+	VPCMPUB  $0x01, Z4, Z23, K3
+	VPSRLW   $0x04, Z23, Z24
+	VPANDQ   Z5, Z24, Z24
+	KMOVQ    K2, R10
+	MOVQ     R10, R11
+	ORQ      BX, R11
+	ORQ      SI, R11
+	JNZ      escapes
+	XORQ     R11, R11
+	JMP      escaped
+
+escapes:
+	// simdjson's escape scanner: odd-length backslash runs escape the next byte.
+	ANDNQ R10, BX, R11
+	MOVQ  R11, R12
+	SHLQ  $0x01, R12
+	MOVQ  $0xaaaaaaaaaaaaaaaa, R13
+	ORQ   R13, R12
+	SUBQ  R11, R12
+	XORQ  R13, R12
+	MOVQ  R10, R11
+	ORQ   BX, R11
+	XORQ  R12, R11
+	ANDQ  R10, R12
+	SHRQ  $0x3f, R12
+	MOVQ  R12, BX
+
+	// An escaped byte must be one of "\/bfnrtu.
+	VPANDQ   Z5, Z23, Z25
+	VPSHUFB  Z25, Z7, Z1
+	VPSHUFB  Z24, Z8, Z25
+	VPANDQ   Z25, Z1, Z1
+	VPTESTMB Z16, Z1, K2
+	KMOVQ    K2, R10
+	ANDNQ    R11, R10, R10
+	ORQ      R10, R8
+	VPMOVB2M Z1, K2
+	KMOVQ    K2, R10
+	ANDQ     R11, R10
+
+	// Most blocks have no \u and owe no digits: skip.
+	MOVQ     R10, R12
+	ORQ      SI, R12
+	JZ       escaped
+	MOVQ     R10, R12
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	VPTESTMB Z17, Z1, K2
+	KMOVQ    K2, R12
+	ANDNQ    SI, R12, R12
+	ORQ      R12, R8
+	SHRQ     $0x3c, R10
+	MOVQ     R10, R12
+	SHRQ     $0x01, R12
+	ORQ      R12, R10
+	MOVQ     R10, R12
+	SHRQ     $0x02, R12
+	ORQ      R12, R10
+	MOVQ     R10, SI
+
+escaped:
+	KMOVQ K1, R10
+	ANDNQ R10, R11, R10
+
+	// Inside strings: prefix XOR of the quotes (carry-less multiply by all ones).
+	VMOVQ      R10, X1
+	VPCLMULQDQ $0x00, X0, X1, X1
+	VMOVQ      X1, R11
+	XORQ       DI, R11
+	MOVQ       R11, DI
+	SARQ       $0x3f, DI
+	KMOVQ      K3, R12
+	ANDQ       R11, R12
+	ORQ        R12, R8
+	VPSHUFB    Z23, Z19, Z1
+	VPORQ      Z4, Z23, Z25
+	VPCMPEQB   Z25, Z1, K1
+	KMOVQ      K1, R12
+	VPSHUFB    Z23, Z18, Z1
+	VPCMPEQB   Z23, Z1, K1
+	KMOVQ      K1, R13
+	ORQ        R12, R13
+	NOTQ       R13
+	ANDNQ      R13, R10, R14
+	MOVQ       R14, R15
+	SHRQ       $0x3f, R15
+	SHLQ       $0x01, R14
+	ORQ        R9, R14
+	MOVQ       R15, R9
+	ANDNQ      R13, R14, R13
+	ORQ        R12, R13
+	XORQ       R10, R11
+	ANDNQ      R13, R11, R13
+	POPCNTQ    R13, R10
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, (CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 4(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 8(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 12(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 16(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 20(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 24(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 28(CX)
+	BLSRQ      R13, R13
+	CMPQ       R10, $0x08
+	JBE        flatDone
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 32(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 36(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 40(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 44(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 48(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 52(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 56(CX)
+	BLSRQ      R13, R13
+	TZCNTQ     R13, R11
+	ADDQ       DX, R11
+	MOVL       R11, 60(CX)
+	BLSRQ      R13, R13
+	CMPQ       R10, $0x10
+	JBE        flatDone
+	LEAQ       64(CX), R11
+
+flatRest:
+	TZCNTQ R13, R12
+	ADDQ   DX, R12
+	MOVL   R12, (R11)
+	BLSRQ  R13, R13
+	ADDQ   $0x04, R11
+	TESTQ  R13, R13
+	JNZ    flatRest
+
+flatDone:
+	LEAQ (CX)(R10*4), CX
+
+	// UTF-8: an ASCII block only has to start after complete sequences.
+	VPMOVB2M Z23, K1
+	KORTESTQ K1, K1
+	JNZ      utf8
+	VPSUBUSB Z15, Z21, Z1
+	VPORQ    Z1, Z22, Z22
+	VPXORQ   Z21, Z21, Z21
+	JMP      next
+
+utf8:
+	VALIGNQ    $0x06, Z21, Z23, Z1
+	VPALIGNR   $0x0f, Z1, Z23, Z21
+	VPALIGNR   $0x0e, Z1, Z23, Z25
+	VPALIGNR   $0x0d, Z1, Z23, Z1
+	VPSRLW     $0x04, Z21, Z26
+	VPANDQ     Z5, Z26, Z26
+	VPSHUFB    Z26, Z9, Z26
+	VPANDQ     Z5, Z21, Z21
+	VPSHUFB    Z21, Z10, Z21
+	VPSHUFB    Z24, Z11, Z24
+	VPTERNLOGD $0x80, Z26, Z21, Z24
+	VPSUBUSB   Z12, Z25, Z25
+	VPSUBUSB   Z13, Z1, Z1
+	VPTERNLOGD $0xa8, Z14, Z25, Z1
+	VPXORQ     Z1, Z24, Z24
+	VPORQ      Z24, Z22, Z22
+	VMOVDQA64  Z23, Z21
+
+next:
+	ADDQ     $0x40, AX
+	ADDQ     $0x40, DX
+	CMPQ     DX, (SP)
+	JBE      loop
+	VPSUBUSB Z15, Z21, Z0
+	VPORQ    Z0, Z22, Z22
+	VPTESTMQ Z22, Z22, K1
+	KMOVQ    K1, AX
+	ORQ      AX, R8
+	VZEROUPPER
+	JNZ      fail
+	MOVQ     idx_base+24(FP), AX
+	SUBQ     AX, CX
+	SHRQ     $0x02, CX
+	MOVQ     CX, n+48(FP)
+	MOVQ     8(SP), AX
+	MOVQ     AX, end+56(FP)
+	RET
+
+fail:
+	MOVQ $-1, AX
+	MOVQ AX, n+48(FP)
+	MOVQ 8(SP), AX
+	MOVQ AX, end+56(FP)
+	RET
+
+// func stage1AVX512VBMI2Line(src []byte, idx []uint32) (n int, end int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI2, BMI, BMI2, PCLMULQDQ, POPCNT
+TEXT ·stage1AVX512VBMI2Line(SB), NOSPLIT, $16-64
+	MOVQ      src_base+0(FP), AX
+	MOVQ      idx_base+24(FP), CX
+	XORQ      DX, DX
+	XORQ      BX, BX
+	XORQ      SI, SI
+	XORQ      DI, DI
+	XORQ      R8, R8
+	XORQ      R9, R9
+	MOVQ      src_len+8(FP), R10
+	ANDQ      $-64, R10
+	MOVQ      R10, (SP)
+	MOVQ      src_len+8(FP), R10
+	MOVQ      R10, 8(SP)
+	MOVQ      $-1, R10
+	VMOVQ     R10, X0
+	VMOVDQU64 frameConsts<>+512(SB), Z2
+	VMOVDQU64 frameConsts<>+576(SB), Z3
+	VMOVDQU64 frameConsts<>+640(SB), Z4
+	VMOVDQU64 frameConsts<>+768(SB), Z5
+	VMOVDQU64 frameConsts<>+1152(SB), Z6
+	VMOVDQU64 frameConsts<>+0(SB), Z7
+	VMOVDQU64 frameConsts<>+64(SB), Z8
+	VMOVDQU64 frameConsts<>+128(SB), Z9
+	VMOVDQU64 frameConsts<>+192(SB), Z10
+	VMOVDQU64 frameConsts<>+256(SB), Z11
+	VMOVDQU64 frameConsts<>+832(SB), Z12
+	VMOVDQU64 frameConsts<>+896(SB), Z13
+	VMOVDQU64 frameConsts<>+960(SB), Z14
+	VMOVDQU64 frameConsts<>+448(SB), Z15
+	VMOVDQU64 frameConsts<>+1024(SB), Z16
+	VMOVDQU64 frameConsts<>+1088(SB), Z17
+	VMOVDQU64 frameConsts<>+320(SB), Z18
+	VMOVDQU64 frameConsts<>+384(SB), Z19
+	VMOVDQU64 frameConsts<>+1408(SB), Z20
+	VMOVDQU64 frameConsts<>+1344(SB), Z21
+	VPXORQ    Z22, Z22, Z22
+	VPXORQ    Z23, Z23, Z23
+
+loop:
+	CMPQ      DX, (SP)
+	JAE       tail
+	VMOVDQU64 (AX), Z24
+	VPCMPEQB  Z20, Z24, K1
+	KORTESTQ  K1, K1
+	JZ        noNewline
+	KMOVQ     K1, R10
+	TZCNTQ    R10, R10
+	LEAQ      (DX)(R10*1), R11
+	MOVQ      R11, 8(SP)
+	MOVQ      DX, (SP)
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVQ     R11, K1
+	VMOVDQA64 Z6, Z1
+	VMOVDQU8  Z24, K1, Z1
+	VMOVDQA64 Z1, Z24
+
+noNewline:
+	JMP body
+
+tail:
+	MOVQ      src_len+8(FP), R10
+	ANDQ      $0x3f, R10
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVQ     R11, K1
+	VMOVDQA64 Z6, Z24
+	VMOVDQU8  (AX), K1, Z24
+	VPCMPEQB  Z20, Z24, K1
+	KORTESTQ  K1, K1
+	JZ        noNewlineInTail
+	KMOVQ     K1, R10
+	TZCNTQ    R10, R10
+	LEAQ      (DX)(R10*1), R11
+	MOVQ      R11, 8(SP)
+	MOVQ      $-1, R11
+	BZHIQ     R10, R11, R11
+	KMOVQ     R11, K1
+	VMOVDQA64 Z6, Z1
+	VMOVDQU8  Z24, K1, Z1
+	VMOVDQA64 Z1, Z24
+
+noNewlineInTail:
+body:
+	VPCMPEQB Z2, Z24, K1
+	VPCMPEQB Z3, Z24, K2
+	VPCMPUB  $0x01, Z4, Z24, K3
+	VPSRLW   $0x04, Z24, Z25
+	VPANDQ   Z5, Z25, Z25
+	KMOVQ    K2, R10
+	MOVQ     R10, R11
+	ORQ      BX, R11
+	ORQ      SI, R11
+	JNZ      escapes
+	XORQ     R11, R11
+	JMP      escaped
+
+escapes:
+	// simdjson's escape scanner: odd-length backslash runs escape the next byte.
+	ANDNQ R10, BX, R11
+	MOVQ  R11, R12
+	SHLQ  $0x01, R12
+	MOVQ  $0xaaaaaaaaaaaaaaaa, R13
+	ORQ   R13, R12
+	SUBQ  R11, R12
+	XORQ  R13, R12
+	MOVQ  R10, R11
+	ORQ   BX, R11
+	XORQ  R12, R11
+	ANDQ  R10, R12
+	SHRQ  $0x3f, R12
+	MOVQ  R12, BX
+
+	// An escaped byte must be one of "\/bfnrtu.
+	VPANDQ   Z5, Z24, Z26
+	VPSHUFB  Z26, Z7, Z1
+	VPSHUFB  Z25, Z8, Z26
+	VPANDQ   Z26, Z1, Z1
+	VPTESTMB Z16, Z1, K2
+	KMOVQ    K2, R10
+	ANDNQ    R11, R10, R10
+	ORQ      R10, R8
+	VPMOVB2M Z1, K2
+	KMOVQ    K2, R10
+	ANDQ     R11, R10
+
+	// Most blocks have no \u and owe no digits: skip.
+	MOVQ     R10, R12
+	ORQ      SI, R12
+	JZ       escaped
+	MOVQ     R10, R12
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	SHLQ     $0x01, R12
+	ORQ      R12, SI
+	VPTESTMB Z17, Z1, K2
+	KMOVQ    K2, R12
+	ANDNQ    SI, R12, R12
+	ORQ      R12, R8
+	SHRQ     $0x3c, R10
+	MOVQ     R10, R12
+	SHRQ     $0x01, R12
+	ORQ      R12, R10
+	MOVQ     R10, R12
+	SHRQ     $0x02, R12
+	ORQ      R12, R10
+	MOVQ     R10, SI
+
+escaped:
+	KMOVQ K1, R10
+	ANDNQ R10, R11, R10
+
+	// Inside strings: prefix XOR of the quotes (carry-less multiply by all ones).
+	VMOVQ         R10, X1
+	VPCLMULQDQ    $0x00, X0, X1, X1
+	VMOVQ         X1, R11
+	XORQ          DI, R11
+	MOVQ          R11, DI
+	SARQ          $0x3f, DI
+	KMOVQ         K3, R12
+	ANDQ          R11, R12
+	ORQ           R12, R8
+	VPSHUFB       Z24, Z19, Z1
+	VPORQ         Z4, Z24, Z26
+	VPCMPEQB      Z26, Z1, K1
+	KMOVQ         K1, R12
+	VPSHUFB       Z24, Z18, Z1
+	VPCMPEQB      Z24, Z1, K1
+	KMOVQ         K1, R13
+	ORQ           R12, R13
+	NOTQ          R13
+	ANDNQ         R13, R10, R14
+	MOVQ          R14, R15
+	SHRQ          $0x3f, R15
+	SHLQ          $0x01, R14
+	ORQ           R9, R14
+	MOVQ          R15, R9
+	ANDNQ         R13, R14, R13
+	ORQ           R12, R13
+	XORQ          R10, R11
+	ANDNQ         R13, R11, R13
+	POPCNTQ       R13, R10
+	KMOVQ         R13, K1
+	VPCOMPRESSB.Z Z21, K1, Z1
+	VPBROADCASTD  DX, Z26
+	VPMOVZXBD     X1, Z27
+	VPADDD        Z26, Z27, Z27
+	VMOVDQU32     Z27, (CX)
+	CMPQ          R10, $0x10
+	JBE           packDone
+	VEXTRACTI32X4 $0x01, Z1, X27
+	VPMOVZXBD     X27, Z27
+	VPADDD        Z26, Z27, Z27
+	VMOVDQU32     Z27, 64(CX)
+	CMPQ          R10, $0x20
+	JBE           packDone
+	VEXTRACTI32X4 $0x02, Z1, X27
+	VPMOVZXBD     X27, Z27
+	VPADDD        Z26, Z27, Z27
+	VMOVDQU32     Z27, 128(CX)
+	CMPQ          R10, $0x30
+	JBE           packDone
+	VEXTRACTI32X4 $0x03, Z1, X1
+	VPMOVZXBD     X1, Z27
+	VPADDD        Z26, Z27, Z27
+	VMOVDQU32     Z27, 192(CX)
+
+packDone:
+	LEAQ (CX)(R10*4), CX
+
+	// UTF-8: an ASCII block only has to start after complete sequences.
+	VPMOVB2M Z24, K1
+	KORTESTQ K1, K1
+	JNZ      utf8
+	VPSUBUSB Z15, Z22, Z1
+	VPORQ    Z1, Z23, Z23
+	VPXORQ   Z22, Z22, Z22
+	JMP      next
+
+utf8:
+	VALIGNQ    $0x06, Z22, Z24, Z1
+	VPALIGNR   $0x0f, Z1, Z24, Z22
+	VPALIGNR   $0x0e, Z1, Z24, Z26
+	VPALIGNR   $0x0d, Z1, Z24, Z1
+	VPSRLW     $0x04, Z22, Z27
+	VPANDQ     Z5, Z27, Z27
+	VPSHUFB    Z27, Z9, Z27
+	VPANDQ     Z5, Z22, Z22
+	VPSHUFB    Z22, Z10, Z22
+	VPSHUFB    Z25, Z11, Z25
+	VPTERNLOGD $0x80, Z27, Z22, Z25
+	VPSUBUSB   Z12, Z26, Z26
+	VPSUBUSB   Z13, Z1, Z1
+	VPTERNLOGD $0xa8, Z14, Z26, Z1
+	VPXORQ     Z1, Z25, Z25
+	VPORQ      Z25, Z23, Z23
+	VMOVDQA64  Z24, Z22
+
+next:
+	ADDQ     $0x40, AX
+	ADDQ     $0x40, DX
+	CMPQ     DX, (SP)
+	JBE      loop
+	VPSUBUSB Z15, Z22, Z0
+	VPORQ    Z0, Z23, Z23
+	VPTESTMQ Z23, Z23, K1
+	KMOVQ    K1, AX
+	ORQ      AX, R8
+	VZEROUPPER
+	JNZ      fail
+	MOVQ     idx_base+24(FP), AX
+	SUBQ     AX, CX
+	SHRQ     $0x02, CX
+	MOVQ     CX, n+48(FP)
+	MOVQ     8(SP), AX
+	MOVQ     AX, end+56(FP)
+	RET
+
+fail:
+	MOVQ $-1, AX
+	MOVQ AX, n+48(FP)
+	MOVQ 8(SP), AX
+	MOVQ AX, end+56(FP)
 	RET
 
 // func stage1AVX2(src []byte, idx []uint32) int

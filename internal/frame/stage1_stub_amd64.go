@@ -12,6 +12,16 @@ func stage1AVX512(src []byte, idx []uint32) int
 //go:noescape
 func stage1AVX512VBMI2(src []byte, idx []uint32) int
 
+// stage1AVX512Line is stage1AVX512 over the first line of src (up to its first newline, not included), whose length it returns too.
+//
+//go:noescape
+func stage1AVX512Line(src []byte, idx []uint32) (n int, end int)
+
+// stage1AVX512VBMI2Line is stage1AVX512VBMI2 over the first line of src (up to its first newline, not included), whose length it returns too.
+//
+//go:noescape
+func stage1AVX512VBMI2Line(src []byte, idx []uint32) (n int, end int)
+
 // stage1AVX2 scans src with AVX2, 64 bytes at a time, into the structural indexes idx.
 //
 //go:noescape

@@ -34,13 +34,27 @@ type reject struct {
 // jobPool keeps jobs with their slices for reuse: no allocation per batch.
 var jobPool = sync.Pool{New: func() any { return &job{ready: make(chan struct{}, 1)} }}
 
-// parse extracts uid and ts from every frame of the job's batch, cutting
-// an uncut batch as it goes.
+// parse extracts uid and ts from every frame of the job's batch. An uncut
+// batch is cut as it goes, by the parser (frame.Parser.ParseLine), which
+// finds each line's end in the same pass that validates it.
 func (j *job) parse(p *frame.Parser) {
 	j.recs, j.rejects, j.bytes = j.recs[:0], j.rejects[:0], 0
-	j.b.Cut(func(i int, f []byte) {
+	var uid []byte
+	var ts int64
+	var r frame.Reason
+	parsed := false // by line, for the frame each is called with
+	line := func(rest []byte, max int) int {
+		var n int
+		n, uid, ts, r = p.ParseLine(rest, max)
+		parsed = true
+		return n
+	}
+	j.b.Cut(line, func(i int, f []byte) {
 		j.bytes += uint64(len(f)) + 1
-		uid, ts, r := p.Parse(f)
+		if !parsed {
+			uid, ts, r = p.Parse(f)
+		}
+		parsed = false
 		if r != frame.OK {
 			j.rejects = append(j.rejects, reject{uint32(i), r})
 			return
@@ -52,7 +66,7 @@ func (j *job) parse(p *frame.Parser) {
 // measure only sizes the batch (the bench command's read stage).
 func (j *job) measure() {
 	j.recs, j.rejects, j.bytes = j.recs[:0], j.rejects[:0], 0
-	j.b.Cut(func(_ int, f []byte) { j.bytes += uint64(len(f)) + 1 })
+	j.b.Cut(nil, func(_ int, f []byte) { j.bytes += uint64(len(f)) + 1 })
 }
 
 // done releases the batch and returns the job to the pool.

@@ -55,9 +55,12 @@ type Batch struct {
 // calling each (if not nil) with every frame as soon as it is cut. A reader
 // that cuts its own lines on one goroutine costs a pass over every byte
 // there; the pipeline's workers cut in parallel instead, each line just
-// before they parse it, while it is in cache. A batch already cut only has
-// each called with its frames.
-func (b *Batch) Cut(each func(i int, frame []byte)) {
+// before they parse it, while it is in cache. line, if not nil, finds the
+// first line's end in rest (its length, without the newline; the frame is
+// that without a final '\r', too large beyond max): the pipeline's parser,
+// which finds it while it parses. A batch already cut only has each called
+// with its frames.
+func (b *Batch) Cut(line func(rest []byte, max int) int, each func(i int, frame []byte)) {
 	raw := b.raw
 	if raw == nil {
 		if each != nil {
@@ -71,21 +74,23 @@ func (b *Batch) Cut(each func(i int, frame []byte)) {
 	b.Offset, b.Relative = 0, true
 	var n int64
 	for len(raw) > 0 {
-		line := raw
-		if nl := bytes.IndexByte(raw, '\n'); nl >= 0 {
-			line, raw = raw[:nl], raw[nl+1:]
-		} else {
-			raw = nil
+		var end int
+		if line != nil {
+			end = line(raw, b.maxFrame)
+		} else if end = bytes.IndexByte(raw, '\n'); end < 0 {
+			end = len(raw)
 		}
-		if k := len(line); k > 0 && line[k-1] == '\r' {
-			line = line[:k-1]
+		f := raw[:end]
+		raw = raw[min(end+1, len(raw)):]
+		if k := len(f); k > 0 && f[k-1] == '\r' {
+			f = f[:k-1]
 		}
-		if len(line) > b.maxFrame {
-			b.AddOversize(n, line)
+		if len(f) > b.maxFrame {
+			b.AddOversize(n, f)
 		} else {
-			b.addLine(line, n)
+			b.addLine(f, n)
 			if each != nil {
-				each(len(b.Frames)-1, line)
+				each(len(b.Frames)-1, f)
 			}
 		}
 		n++

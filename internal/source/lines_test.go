@@ -186,7 +186,7 @@ func TestMapped(t *testing.T) {
 type placer struct{ next int64 }
 
 func (p *placer) place(b *Batch) {
-	b.Cut(nil)
+	b.Cut(nil, nil)
 	b.Rebase(p.next)
 	if n := len(b.Frames); n > 0 {
 		p.next = max(p.next, b.OffsetOf(n-1)+1)
@@ -257,6 +257,47 @@ func TestLineNumbers(t *testing.T) {
 		want := map[string]int64{"a": 0, "x": 1, "b": 2, "c": 3, "y": 4, "": 5, "d": 6}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s: line numbers %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestCutWithLine: a batch cut by a line finder (the pipeline's parser)
+// gives the frames and oversize lines that a cut by newlines gives, the
+// finder being asked for each line in turn with the frame limit.
+func TestCutWithLine(t *testing.T) {
+	in := "a\r\n" + strings.Repeat("x", 50) + "\n\nb\nc"
+	for _, chunk := range []int{64, 1 << 10} {
+		var calls []string
+		finder := func(rest []byte, max int) int {
+			if max != 10 {
+				t.Errorf("max %d, want 10", max)
+			}
+			calls = append(calls, string(rest[:min(len(rest), 3)]))
+			if n := bytes.IndexByte(rest, '\n'); n >= 0 {
+				return n
+			}
+			return len(rest)
+		}
+		m := mapString(t, in, MaxFrame(10), ChunkSize(chunk), DeferCut(true))
+		var got []string
+		for {
+			b, err := m.Next(context.Background())
+			if err != nil {
+				break
+			}
+			b.Cut(finder, func(i int, f []byte) { got = append(got, fmt.Sprintf("%d:%s", i, f)) })
+			for _, o := range b.Oversize {
+				got = append(got, fmt.Sprintf("over %d", o.Offset))
+			}
+			b.Release()
+		}
+		// Frames by their index in the batch, then the oversize line by
+		// its line (relative: the batch is the file's first).
+		if want := "0:a 1: 2:b 3:c over 1"; strings.Join(got, " ") != want {
+			t.Errorf("chunk %d: %q, want %q", chunk, got, want)
+		}
+		if len(calls) != 5 || calls[0] != "a\r\n" || calls[1] != "xxx" {
+			t.Errorf("chunk %d: the finder was asked %q", chunk, calls)
 		}
 	}
 }

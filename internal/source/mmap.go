@@ -108,7 +108,7 @@ func (m *Mapped) Next(ctx context.Context) (*Batch, error) {
 	b.raw, b.maxFrame, b.Relative = m.data[m.pos:end], m.maxFrame, true
 	m.pos = end
 	if !m.deferCut {
-		b.Cut(nil)
+		b.Cut(nil, nil)
 		b.Rebase(m.lineNo)
 		m.lineNo += b.Lines
 	}

@@ -132,7 +132,7 @@ func (r *holdingReader) readAll(held int) (frames int) {
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		b.Cut(nil)
+		b.Cut(nil, nil)
 		b.Rebase(r.line)
 		r.line += b.Lines
 		if r.held = append(r.held, b); len(r.held) == held {

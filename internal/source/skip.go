@@ -27,7 +27,7 @@ func (s *skip) Next(ctx context.Context) (*Batch, error) {
 		}
 		if b.Relative {
 			// Until from, cut here to see where the lines are.
-			b.Cut(nil)
+			b.Cut(nil, nil)
 			b.Rebase(s.line)
 			s.line += b.Lines
 		}

@@ -144,6 +144,7 @@ const (
 	cOnes // then cZero: 64 bytes from cOnes+64-n are n 0xFF bytes, then zeros
 	cZero
 	cIota // 0, 1, ... 63
+	cNewline
 	cCount
 )
 
@@ -156,7 +157,7 @@ func makeConsts() consts {
 	splats := map[int]byte{
 		cQuote: '"', cBackslash: '\\', cCtrl: 0x20, cCtrlMax: 0x1F, cNibble: 0x0F,
 		cThird: 0xE0 - 0x80, cFourth: 0xF0 - 0x80, cHigh: 0x80,
-		cEscapeMask: clsEscape, cHexMask: clsHex, cSpace: ' ', cOnes: 0xFF, cZero: 0,
+		cEscapeMask: clsEscape, cHexMask: clsHex, cSpace: ' ', cOnes: 0xFF, cZero: 0, cNewline: '\n',
 	}
 	for c := 0; c < cCount; c++ {
 		for i := 0; i < 64; i++ {
@@ -187,8 +188,10 @@ func (k consts) at2(c int) Mem { return k.mem.Offset(c*64 + 32) }
 
 func main() {
 	k := makeConsts()
-	avx512(k, false)
-	avx512(k, true)
+	avx512(k, false, false)
+	avx512(k, true, false)
+	avx512(k, false, true)
+	avx512(k, true, true)
 	avx2(k)
 	Generate()
 }
@@ -204,14 +207,23 @@ type gpState struct {
 	// compress, when set, writes the indexes with VPCOMPRESSB (VBMI2)
 	// instead of flatten's bit scans.
 	compress func(m GPVirtual)
+	// line: the frame ends at the first newline of src (the scan of a
+	// line in a run of lines), whose offset is returned too, from lineEnd.
+	line    bool
+	lineEnd Mem
 }
 
-func begin(name, doc string) *gpState {
-	TEXT(name, NOSPLIT, "func(src []byte, idx []uint32) int")
+func begin(name, doc string, line bool) *gpState {
+	sig := "func(src []byte, idx []uint32) int"
+	if line {
+		sig = "func(src []byte, idx []uint32) (n int, end int)"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(doc)
 	s := &gpState{
-		src: GP64(), idx: GP64(), base: GP64(),
+		line: line,
+		src:  GP64(), idx: GP64(), base: GP64(),
 		prevEsc: GP64(), hexCarry: GP64(), prevIn: GP64(), errs: GP64(), prevScalar: GP64(),
 		// VEX-encoded carry-less multiply: X0-X15 only.
 		clmulOnes: X0, clmulBuf: X1,
@@ -226,9 +238,43 @@ func begin(name, doc string) *gpState {
 	Load(Param("src").Len(), t)
 	ANDQ(I32(-64), t)
 	MOVQ(t, s.full)
+	if line {
+		s.lineEnd = AllocLocal(8)
+		Load(Param("src").Len(), t)
+		MOVQ(t, s.lineEnd)
+	}
 	MOVQ(I64(-1), t)
 	VMOVQ(t, s.clmulOnes)
 	return s
+}
+
+// cutAtNewline, in a line scan, ends the frame at block x's first newline
+// if it has one: its offset becomes lineEnd, the bytes from it on spaces
+// (as the padding of a tail, which ends every carry), and with last the
+// loop ends after this block. label names the skip.
+func (s *gpState) cutAtNewline(x, newline, space VecVirtual, last bool, label string) {
+	kn := K()
+	VPCMPEQB(newline, x, kn)
+	KORTESTQ(kn, kn)
+	JZ(LabelRef(label))
+	pos, e := GP64(), GP64()
+	KMOVQ(kn, pos)
+	TZCNTQ(pos, pos)
+	LEAQ(Mem{Base: s.base, Index: pos, Scale: 1}, e)
+	MOVQ(e, s.lineEnd)
+	if last {
+		MOVQ(s.base, s.full)
+	}
+	m := GP64()
+	MOVQ(I64(-1), m)
+	BZHIQ(pos, m, m)
+	km := K()
+	KMOVQ(m, km)
+	t := ZMM()
+	VMOVDQA64(space, t)
+	VMOVDQU8(x, km, t)
+	VMOVDQA64(t, x)
+	Label(label)
 }
 
 // load emits the block's load: full loads whole blocks, tail the last one
@@ -422,11 +468,22 @@ func (s *gpState) end(vecErr func(GPVirtual)) {
 	SUBQ(v, s.idx)
 	SHRQ(Imm(2), s.idx)
 	Store(s.idx, ReturnIndex(0))
+	s.storeLineEnd()
 	RET()
 	Label("fail")
 	MOVQ(I64(-1), v)
 	Store(v, ReturnIndex(0))
+	s.storeLineEnd()
 	RET()
+}
+
+func (s *gpState) storeLineEnd() {
+	if !s.line {
+		return
+	}
+	e := GP64()
+	MOVQ(s.lineEnd, e)
+	Store(e, ReturnIndex(1))
 }
 
 // zmmConsts are the AVX-512 scan's constants, in registers.
@@ -435,6 +492,7 @@ type zmmConsts struct {
 	escLo, escHi, b1h, b1l, b2h               VecVirtual
 	third, fourth, high, maxInc, escMask, hex VecVirtual
 	wsTable, opTable                          VecVirtual
+	newline                                   VecVirtual // line scans only
 }
 
 func loadZMM(k consts) *zmmConsts {
@@ -453,25 +511,21 @@ func loadZMM(k consts) *zmmConsts {
 
 // avx512 generates the AVX-512BW scan; with vbmi2 the one that writes the
 // indexes with VPCOMPRESSB: on frames with a token every ~11 bytes the bit
-// scans of flatten were the largest part of stage 1.
-func avx512(k consts, vbmi2 bool) {
-	name, doc := "stage1AVX512", "stage1AVX512 scans src with AVX-512BW, 64 bytes at a time, into the structural indexes idx."
-	if vbmi2 {
-		name, doc = "stage1AVX512VBMI2", "stage1AVX512VBMI2 is stage1AVX512 writing the indexes with AVX-512 VBMI2's VPCOMPRESSB."
-	}
-	s := begin(name, doc)
-	c := loadZMM(k)
-	if vbmi2 {
-		iota := ZMM()
-		VMOVDQU64(k.at(cIota), iota)
-		s.compress = func(m GPVirtual) { compressIndexes(s, m, iota) }
-	}
+// scans of flatten were the largest part of stage 1. With line, the scan of
+// the first line of src (see gpState.line).
+func avx512(k consts, vbmi2, line bool) {
+	s, c := beginZMM(k, vbmi2, line)
 	prev, errv := ZMM(), ZMM()
 	VPXORQ(prev, prev, prev)
 	VPXORQ(errv, errv, errv)
 
 	x := ZMM()
-	s.load(func() { VMOVDQU64(Mem{Base: s.src}, x) }, func(rem GPVirtual) {
+	s.load(func() {
+		VMOVDQU64(Mem{Base: s.src}, x)
+		if line {
+			s.cutAtNewline(x, c.newline, c.space, true, "noNewline")
+		}
+	}, func(rem GPVirtual) {
 		m := GP64()
 		MOVQ(I64(-1), m)
 		BZHIQ(rem, m, m)
@@ -479,6 +533,9 @@ func avx512(k consts, vbmi2 bool) {
 		KMOVQ(m, km)
 		VMOVDQA64(c.space, x)
 		VMOVDQU8(Mem{Base: s.src}, km, x)
+		if line {
+			s.cutAtNewline(x, c.newline, c.space, false, "noNewlineInTail")
+		}
 	})
 	kq, kb, kc := K(), K(), K()
 	VPCMPEQB(c.quote, x, kq)
@@ -541,6 +598,31 @@ func compressIndexes(s *gpState, m GPVirtual, iota VecVirtual) {
 	}
 	Label("packDone")
 	LEAQ(Mem{Base: s.idx, Index: cnt, Scale: 4}, s.idx)
+}
+
+// beginZMM starts the AVX-512 function of the given kind (see avx512) with
+// its constants loaded.
+func beginZMM(k consts, vbmi2, line bool) (*gpState, *zmmConsts) {
+	name, doc := "stage1AVX512", "stage1AVX512 scans src with AVX-512BW, 64 bytes at a time, into the structural indexes idx."
+	if vbmi2 {
+		name, doc = "stage1AVX512VBMI2", "stage1AVX512VBMI2 is stage1AVX512 writing the indexes with AVX-512 VBMI2's VPCOMPRESSB."
+	}
+	if line {
+		name += "Line"
+		doc = name + " is " + name[:len(name)-4] + " over the first line of src (up to its first newline, not included), whose length it returns too."
+	}
+	s := begin(name, doc, line)
+	c := loadZMM(k)
+	if line {
+		c.newline = ZMM()
+		VMOVDQU64(k.at(cNewline), c.newline)
+	}
+	if vbmi2 {
+		iota := ZMM()
+		VMOVDQU64(k.at(cIota), iota)
+		s.compress = func(m GPVirtual) { compressIndexes(s, m, iota) }
+	}
+	return s, c
 }
 
 // kmask sets r to the mask that set computes in an opmask register.
@@ -682,7 +764,7 @@ func (b ymmBlock) classify(x VecVirtual) VecVirtual {
 }
 
 func avx2(k consts) {
-	s := begin("stage1AVX2", "stage1AVX2 scans src with AVX2, 64 bytes at a time, into the structural indexes idx.")
+	s := begin("stage1AVX2", "stage1AVX2 scans src with AVX2, 64 bytes at a time, into the structural indexes idx.", false)
 	prev, errv := YMM(), YMM()
 	VPXOR(prev, prev, prev)
 	VPXOR(errv, errv, errv)
