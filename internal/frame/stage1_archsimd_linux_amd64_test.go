@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -101,24 +100,7 @@ func TestStage1ArchsimdLengths(t *testing.T) {
 // TestStage1ArchsimdPageEnd puts frames right before a page that cannot be
 // read: the masked tail load must not touch it.
 func TestStage1ArchsimdPageEnd(t *testing.T) {
-	page := syscall.Getpagesize()
-	mem, err := syscall.Mmap(-1, 0, 2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Fatalf("mmap: %v", err)
-	}
-	defer syscall.Munmap(mem)
-	if err := syscall.Mprotect(mem[page:], syscall.PROT_NONE); err != nil {
-		t.Fatalf("mprotect: %v", err)
-	}
-	frame := `{"uid":"` + strings.Repeat(`a\"Ж`, 40) + `","ts":1}`
-	for n := 0; n <= 200; n++ {
-		for gap := 0; gap <= 70; gap++ {
-			end := page - gap
-			b := mem[end-n : end : end]
-			copy(b, frame[len(frame)-n:])
-			checkArchsimd(t, b)
-		}
-	}
+	eachAtPageEnd(t, func(b []byte) { checkArchsimd(t, b) })
 }
 
 // FuzzStage1Archsimd compares the archsimd kernels with the avo ones and
