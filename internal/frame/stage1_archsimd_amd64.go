@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"simd/archsimd"
 	"unsafe"
+
+	"github.com/headcount/headcount/internal/frame/lookup"
 )
 
 // Stage 1 written with Go 1.26's experimental simd/archsimd instead of avo
@@ -33,68 +35,16 @@ func splat64(b byte) (r [64]byte) {
 	return r
 }
 
-// Escape classes and UTF-8 error classes: the values of _asm/main.go.
-const (
-	clsQuoteSlash = 0x01
-	clsBackslash  = 0x02
-	clsBFN        = 0x04
-	clsRT         = 0x08
-	clsDigit      = 0x20
-	clsHexLetter  = 0x40
-	clsU          = 0x80
-	clsEscape     = clsQuoteSlash | clsBackslash | clsBFN | clsRT | clsU
-	clsHex        = clsDigit | clsHexLetter
-
-	u8TooShort     = 1 << 0
-	u8TooLong      = 1 << 1
-	u8Overlong3    = 1 << 2
-	u8TooLarge     = 1 << 3
-	u8Surrogate    = 1 << 4
-	u8Overlong2    = 1 << 5
-	u8TooLarge1000 = 1 << 6
-	u8Overlong4    = 1 << 6
-	u8TwoConts     = 1 << 7
-	u8Carry        = u8TooShort | u8TooLong | u8TwoConts
-	u8Big          = u8Carry | u8TooLarge | u8TooLarge1000
-)
-
-// The tables, 64 bytes each so that either kernel loads them whole or by
-// halves.
+// The tables, package lookup's (as the assembly's), 64 bytes each so that
+// either kernel loads them whole or by halves.
 var (
-	asEscLo = rep64([16]byte{
-		0x0: clsDigit, 0x1: clsDigit | clsHexLetter,
-		0x2: clsQuoteSlash | clsBFN | clsRT | clsDigit | clsHexLetter,
-		0x3: clsDigit | clsHexLetter, 0x4: clsRT | clsDigit | clsHexLetter,
-		0x5: clsU | clsDigit | clsHexLetter, 0x6: clsBFN | clsDigit | clsHexLetter,
-		0x7: clsDigit, 0x8: clsDigit, 0x9: clsDigit,
-		0xC: clsBackslash, 0xE: clsBFN, 0xF: clsQuoteSlash,
-	})
-	asEscHi = rep64([16]byte{
-		0x2: clsQuoteSlash, 0x3: clsDigit, 0x4: clsHexLetter, 0x5: clsBackslash,
-		0x6: clsBFN | clsHexLetter, 0x7: clsRT | clsU,
-	})
-	asByte1High = rep64([16]byte{
-		u8TooLong, u8TooLong, u8TooLong, u8TooLong, u8TooLong, u8TooLong, u8TooLong, u8TooLong,
-		u8TwoConts, u8TwoConts, u8TwoConts, u8TwoConts,
-		u8TooShort | u8Overlong2, u8TooShort, u8TooShort | u8Overlong3 | u8Surrogate,
-		u8TooShort | u8TooLarge | u8TooLarge1000 | u8Overlong4,
-	})
-	asByte1Low = rep64([16]byte{
-		u8Carry | u8Overlong3 | u8Overlong2 | u8Overlong4, u8Carry | u8Overlong2,
-		u8Carry, u8Carry, u8Carry | u8TooLarge,
-		u8Big, u8Big, u8Big, u8Big, u8Big, u8Big, u8Big, u8Big,
-		u8Big | u8Surrogate, u8Big, u8Big,
-	})
-	asByte2High = rep64([16]byte{
-		u8TooShort, u8TooShort, u8TooShort, u8TooShort, u8TooShort, u8TooShort, u8TooShort, u8TooShort,
-		u8TooLong | u8Overlong2 | u8TwoConts | u8Overlong3 | u8TooLarge1000 | u8Overlong4,
-		u8TooLong | u8Overlong2 | u8TwoConts | u8Overlong3 | u8TooLarge,
-		u8TooLong | u8Overlong2 | u8TwoConts | u8Surrogate | u8TooLarge,
-		u8TooLong | u8Overlong2 | u8TwoConts | u8Surrogate | u8TooLarge,
-		u8TooShort, u8TooShort, u8TooShort, u8TooShort,
-	})
-	asWsTable = rep64([16]byte{' ', 100, 100, 100, 17, 100, 113, 2, 100, '\t', '\n', 112, 100, '\r', 100, 100})
-	asOpTable = rep64([16]byte{10: ':', 11: '{', 12: ',', 13: '}'})
+	asEscLo     = rep64(lookup.EscLo)
+	asEscHi     = rep64(lookup.EscHi)
+	asByte1High = rep64(lookup.Byte1High)
+	asByte1Low  = rep64(lookup.Byte1Low)
+	asByte2High = rep64(lookup.Byte2High)
+	asWsTable   = rep64(lookup.WsTable)
+	asOpTable   = rep64(lookup.OpTable)
 	// A block's end that needs more bytes: a lead byte in its last three.
 	asMaxIncomplete = func() (r [64]byte) {
 		r = splat64(0xFF)

@@ -2,7 +2,11 @@
 
 package frame
 
-import "simd/archsimd"
+import (
+	"simd/archsimd"
+
+	"github.com/headcount/headcount/internal/frame/lookup"
+)
 
 // stage1ArchsimdAVX2 is stage1AVX2 written with archsimd: AVX2, 64-byte
 // blocks as two 32-byte halves.
@@ -86,7 +90,7 @@ func escapesY(s *s1State, bs uint64, x0, x1 archsimd.Uint8x32) uint64 {
 		m, z := archsimd.BroadcastUint8x32(c), archsimd.Uint8x32{}
 		return join(c0.And(m).Equal(z).ToBits(), c1.And(m).Equal(z).ToBits())
 	}
-	return s.escapes(bs, ^none(clsEscape), join(signs(c0), signs(c1)), ^none(clsHex))
+	return s.escapes(bs, ^none(lookup.ClsEscape), join(signs(c0), signs(c1)), ^none(lookup.ClsHex))
 }
 
 // classY is the escape classes of x's bytes.

@@ -2,7 +2,11 @@
 
 package frame
 
-import "simd/archsimd"
+import (
+	"simd/archsimd"
+
+	"github.com/headcount/headcount/internal/frame/lookup"
+)
 
 // stage1ArchsimdAVX512 is stage1AVX512 written with archsimd: AVX-512BW,
 // 64 bytes a block.
@@ -56,9 +60,9 @@ func escapesZ(s *s1State, bs uint64, lo, hi archsimd.Uint8x64) uint64 {
 	escLo := archsimd.LoadUint8x64(&asEscLo)
 	escHi := archsimd.LoadUint8x64(&asEscHi)
 	cls := escLo.PermuteOrZeroGrouped(lo.AsInt8x64()).And(escHi.PermuteOrZeroGrouped(hi.AsInt8x64()))
-	valid := cls.And(archsimd.BroadcastUint8x64(clsEscape)).NotEqual(zero).ToBits()
+	valid := cls.And(archsimd.BroadcastUint8x64(lookup.ClsEscape)).NotEqual(zero).ToBits()
 	u := cls.AsInt8x64().Less(zero.AsInt8x64()).ToBits()
-	hex := cls.And(archsimd.BroadcastUint8x64(clsHex)).NotEqual(zero).ToBits()
+	hex := cls.And(archsimd.BroadcastUint8x64(lookup.ClsHex)).NotEqual(zero).ToBits()
 	return s.escapes(bs, valid, u, hex)
 }
 

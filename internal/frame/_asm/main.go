@@ -28,93 +28,15 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
+
+	"github.com/headcount/headcount/internal/frame/lookup"
 )
 
-// Escape classes of a byte, as two nibble lookups ANDed: the byte is in a
-// class when a bit of the class is set in both. u is bit 7 so that a sign
-// test (VPMOVB2M, VPMOVMSKB) reads it directly.
+// The tables and classes are package lookup's (shared with the archsimd
+// port of the scan).
 const (
-	clsQuoteSlash = 0x01 // " /
-	clsBackslash  = 0x02 // \
-	clsBFN        = 0x04 // b f n
-	clsRT         = 0x08 // r t
-	clsDigit      = 0x20 // 0-9
-	clsHexLetter  = 0x40 // a-f A-F
-	clsU          = 0x80 // u
-
-	clsEscape = clsQuoteSlash | clsBackslash | clsBFN | clsRT | clsU
-	clsHex    = clsDigit | clsHexLetter
-)
-
-// UTF-8 error classes of simdjson's lookup algorithm (utf8_lookup4).
-const (
-	tooShort     = 1 << 0
-	tooLong      = 1 << 1
-	overlong3    = 1 << 2
-	tooLarge     = 1 << 3
-	surrogate    = 1 << 4
-	overlong2    = 1 << 5
-	tooLarge1000 = 1 << 6
-	overlong4    = 1 << 6
-	twoConts     = 1 << 7
-	carry        = tooShort | tooLong | twoConts
-)
-
-var (
-	escLo = [16]byte{
-		0x0: clsDigit,
-		0x1: clsDigit | clsHexLetter,
-		0x2: clsQuoteSlash | clsBFN | clsRT | clsDigit | clsHexLetter,
-		0x3: clsDigit | clsHexLetter,
-		0x4: clsRT | clsDigit | clsHexLetter,
-		0x5: clsU | clsDigit | clsHexLetter,
-		0x6: clsBFN | clsDigit | clsHexLetter,
-		0x7: clsDigit, 0x8: clsDigit, 0x9: clsDigit,
-		0xC: clsBackslash,
-		0xE: clsBFN,
-		0xF: clsQuoteSlash,
-	}
-	escHi = [16]byte{
-		0x2: clsQuoteSlash,
-		0x3: clsDigit,
-		0x4: clsHexLetter,
-		0x5: clsBackslash,
-		0x6: clsBFN | clsHexLetter,
-		0x7: clsRT | clsU,
-	}
-	byte1High = [16]byte{
-		tooLong, tooLong, tooLong, tooLong, tooLong, tooLong, tooLong, tooLong,
-		twoConts, twoConts, twoConts, twoConts,
-		tooShort | overlong2,
-		tooShort,
-		tooShort | overlong3 | surrogate,
-		tooShort | tooLarge | tooLarge1000 | overlong4,
-	}
-	byte1Low = [16]byte{
-		carry | overlong3 | overlong2 | overlong4,
-		carry | overlong2,
-		carry, carry,
-		carry | tooLarge,
-		carry | tooLarge | tooLarge1000, carry | tooLarge | tooLarge1000, carry | tooLarge | tooLarge1000,
-		carry | tooLarge | tooLarge1000, carry | tooLarge | tooLarge1000, carry | tooLarge | tooLarge1000,
-		carry | tooLarge | tooLarge1000, carry | tooLarge | tooLarge1000,
-		carry | tooLarge | tooLarge1000 | surrogate,
-		carry | tooLarge | tooLarge1000, carry | tooLarge | tooLarge1000,
-	}
-	// A byte is whitespace when wsTable at its low nibble is the byte; an
-	// operator when opTable there is the byte with bit 5 set ([ ] become
-	// { }). Both from simdjson; two control characters (0x0C, 0x1A) come
-	// out as operators, which the walk rejects as it reads the byte.
-	wsTable   = [16]byte{' ', 100, 100, 100, 17, 100, 113, 2, 100, '\t', '\n', 112, 100, '\r', 100, 100}
-	opTable   = [16]byte{10: ':', 11: '{', 12: ',', 13: '}'}
-	byte2High = [16]byte{
-		tooShort, tooShort, tooShort, tooShort, tooShort, tooShort, tooShort, tooShort,
-		tooLong | overlong2 | twoConts | overlong3 | tooLarge1000 | overlong4,
-		tooLong | overlong2 | twoConts | overlong3 | tooLarge,
-		tooLong | overlong2 | twoConts | surrogate | tooLarge,
-		tooLong | overlong2 | twoConts | surrogate | tooLarge,
-		tooShort, tooShort, tooShort, tooShort,
-	}
+	clsEscape = lookup.ClsEscape
+	clsHex    = lookup.ClsHex
 )
 
 // consts holds the tables and splatted bytes, 64 bytes each.
@@ -151,8 +73,8 @@ const (
 func makeConsts() consts {
 	m := GLOBL("frameConsts", RODATA|NOPTR)
 	tables := map[int][16]byte{
-		cEscLo: escLo, cEscHi: escHi, cByte1High: byte1High, cByte1Low: byte1Low, cByte2High: byte2High,
-		cWsTable: wsTable, cOpTable: opTable,
+		cEscLo: lookup.EscLo, cEscHi: lookup.EscHi, cByte1High: lookup.Byte1High, cByte1Low: lookup.Byte1Low,
+		cByte2High: lookup.Byte2High, cWsTable: lookup.WsTable, cOpTable: lookup.OpTable,
 	}
 	splats := map[int]byte{
 		cQuote: '"', cBackslash: '\\', cCtrl: 0x20, cCtrlMax: 0x1F, cNibble: 0x0F,
