@@ -73,8 +73,8 @@ func MapFile(f *os.File, opts ...LinesOption) (*Mapped, error) {
 	// 2 MiB folios, which this run and every later one map and give back
 	// many pages at a time. Without it the mapping's faults read it in 4 KiB
 	// pieces, and every later run of the file paid for them: measured on a
-	// 2 GB file, its first run 1.28 s instead of 2.87 and the next ones
-	// 0.07-0.10 s of system time instead of 0.31-0.39 (docs/BENCHMARKS.md).
+	// 2 GB file, its first run 1.1-1.3 s instead of 2.8-2.9 (in 4 runs of 7)
+	// and the next ones 0.05-0.11 s of system time instead of 0.29-0.39.
 	// An error only means the kernel has no transparent huge pages.
 	_ = unix.Madvise(data, unix.MADV_HUGEPAGE)
 	l := NewLines(nil, opts...) // for the options' values
